@@ -1,0 +1,31 @@
+// Matrix multiply kernels, row-major: C = alpha * op(A) * op(B) + beta * C, op = transpose when the flag is set.
+// float goes to oneDNN's dnnl_sgemm (measured faster than OpenBLAS on this CPU, see bench/); double and the
+// reference used by tests and benchmarks are plain loops.
+#pragma once
+
+#include <cstdint>
+
+namespace ember::kernels {
+
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+          const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t lda,
+          const double* b, int64_t ldb, double beta, double* c, int64_t ldc);
+
+// The readable reference: the oracle for the fast path.
+template <typename T>
+void gemm_ref(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda,
+              const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      T acc = 0;
+      for (int64_t p = 0; p < k; ++p) {
+        T x = trans_a ? a[p * lda + i] : a[i * lda + p];
+        T y = trans_b ? b[j * ldb + p] : b[p * ldb + j];
+        acc += x * y;
+      }
+      c[i * ldc + j] = alpha * acc + (beta == T(0) ? T(0) : beta * c[i * ldc + j]);
+    }
+}
+
+}  // namespace ember::kernels
