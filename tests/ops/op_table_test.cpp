@@ -207,7 +207,9 @@ TEST(OpTableCoverage, EveryOpHasFixtureAndGradcheckRows) {
       if (f.data.contains("grad_output") && !f.data.at("grad_output").is_null()) gradchecked = true;
     }
     EXPECT_TRUE(fixture) << "op '" << op.name << "' has no PyTorch fixture row";
-    if (op.differentiable) EXPECT_TRUE(gradchecked) << "op '" << op.name << "' has no gradient-check row";
+    if (op.differentiable) {
+      EXPECT_TRUE(gradchecked) << "op '" << op.name << "' has no gradient-check row";
+    }
   }
 }
 

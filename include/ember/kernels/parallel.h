@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 namespace ember {
 
@@ -24,7 +25,7 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain, F&& f) {
     if (end > begin) f(begin, end);
     return;
   }
-  detail::parallel_run(begin, end, &f, [](void* ctx, int64_t lo, int64_t hi) { (*static_cast<F*>(ctx))(lo, hi); });
+  detail::parallel_run(begin, end, &f, [](void* ctx, int64_t lo, int64_t hi) { (*static_cast<std::remove_reference_t<F>*>(ctx))(lo, hi); });
 }
 
 }  // namespace ember
