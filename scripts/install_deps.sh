@@ -15,6 +15,7 @@ done
 pkgs=(
   build-essential cmake ninja-build pkg-config   # compiler and build
   libdnnl-dev          # oneDNN: sgemm, convolution/pooling/batch-norm/RNN primitives
+  opencl-c-headers ocl-icd-opencl-dev  # oneDNN's CMake package looks for OpenCL (unused on CPU, but required)
   zlib1g-dev           # gzip-compressed IDX files
   nlohmann-json3-dev   # JSON: configs, model files, fixtures, MNIST/SpamAssassin readers
   libcli11-dev         # the ember command line
