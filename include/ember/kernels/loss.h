@@ -33,4 +33,14 @@ template <typename T>
 void softmax_ce_backward(const SoftmaxCeArgs<T>& a, const T* lse, const T* g, bool g_per_position,
                          double scale, T* dx, T* dtarget);
 
+// Readable reference versions (one position at a time, softmax formed explicitly in double), the oracle the
+// tests hold the fast kernels to.
+namespace ref {
+template <typename T>
+void softmax_ce_forward(const SoftmaxCeArgs<T>& a, T* lse, T* loss);
+template <typename T>
+void softmax_ce_backward(const SoftmaxCeArgs<T>& a, const T* lse, const T* g, bool g_per_position,
+                         double scale, T* dx, T* dtarget);
+}  // namespace ref
+
 }  // namespace ember::kernels
