@@ -1,6 +1,6 @@
 // The fast float32 activation kernels (src/kernels/cpu/activation.cpp) against the readable double-precision
-// references (src/kernels/ref/activation.cpp) over a wide sweep of inputs, including the extremes: +-inf, huge
-// and tiny magnitudes, subnormals and NaN.
+// references (src/kernels/ref/activation.cpp) over a wide sweep of inputs, including the extremes: +-inf,
+// huge and tiny magnitudes, subnormals and NaN.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -20,8 +20,8 @@ std::vector<float> sweep(float lo, float hi, int n) {
   for (int i = 0; i <= n; ++i) v.push_back(lo + (hi - lo) * static_cast<float>(i) / static_cast<float>(n));
   const float inf = std::numeric_limits<float>::infinity();
   for (float s : {1.0f, -1.0f})
-    for (float m : {0.0f, 1e-45f, 1e-40f, 1e-30f, 1e-8f, 1e-3f, 0.3f, 0.625f, 1.0f, 4.0f, 9.0f, 20.0f, 87.0f, 88.7f,
-                    88.8f, 103.0f, 104.5f, 200.0f, 1e10f, 3e38f, inf})
+    for (float m : {0.0f,  1e-45f, 1e-40f, 1e-30f, 1e-8f,  1e-3f,  0.3f,   0.625f, 1.0f,  4.0f, 9.0f,
+                    20.0f, 87.0f,  88.7f,  88.8f,  103.0f, 104.5f, 200.0f, 1e10f,  3e38f, inf})
       v.push_back(s * m);
   return v;
 }
@@ -112,7 +112,8 @@ TEST(ActivationKernels, GeluBackwardMatchesReference) {
   for (bool approx : {false, true}) {
     std::vector<float> got(x.size()), want(x.size());
     ember::kernels::gelu_backward(x.data(), g.data(), got.data(), static_cast<int64_t>(x.size()), approx);
-    ember::kernels::ref::gelu_backward(x.data(), g.data(), want.data(), static_cast<int64_t>(x.size()), approx);
+    ember::kernels::ref::gelu_backward(x.data(), g.data(), want.data(), static_cast<int64_t>(x.size()),
+                                       approx);
     int failures = 0;
     for (size_t i = 0; i < x.size(); ++i) {
       if (std::isinf(x[i])) continue;  // x * pdf(x) is inf * 0 there
@@ -139,20 +140,20 @@ void check_softmax(int64_t outer, int64_t n, int64_t inner, bool log) {
     bool ok = std::abs(double(y[i]) - double(yr[i])) <= tol * (1 + std::abs(double(yr[i]))) &&
               std::abs(double(dx[i]) - double(dxr[i])) <= tol * (1 + std::abs(double(dxr[i])));
     if (!ok && failures++ < 5)
-      ADD_FAILURE() << "softmax(log=" << log << ") (" << outer << ", " << n << ", " << inner << ") at " << i << ": "
-                    << y[i] << " vs " << yr[i] << ", grad " << dx[i] << " vs " << dxr[i];
+      ADD_FAILURE() << "softmax(log=" << log << ") (" << outer << ", " << n << ", " << inner << ") at " << i
+                    << ": " << y[i] << " vs " << yr[i] << ", grad " << dx[i] << " vs " << dxr[i];
   }
 }
 
 TEST(ActivationKernels, SoftmaxMatchesReferenceOnEveryLayout) {
   for (bool log : {false, true}) {
-    check_softmax<float>(7, 37, 1, log);       // last axis, rows shorter than the lanes
-    check_softmax<float>(3, 1000, 1, log);     // last axis, long rows
-    check_softmax<float>(4, 9, 300, log);      // middle axis, inner wider than a tile
-    check_softmax<float>(1, 50, 5, log);       // first axis
+    check_softmax<float>(7, 37, 1, log);    // last axis, rows shorter than the lanes
+    check_softmax<float>(3, 1000, 1, log);  // last axis, long rows
+    check_softmax<float>(4, 9, 300, log);   // middle axis, inner wider than a tile
+    check_softmax<float>(1, 50, 5, log);    // first axis
     check_softmax<double>(5, 33, 1, log);
     check_softmax<double>(2, 7, 11, log);
-    check_softmax<float>(64, 1024, 1, log);    // large enough to run on several threads
+    check_softmax<float>(64, 1024, 1, log);  // large enough to run on several threads
     check_softmax<float>(2, 64, 600, log);
   }
 }

@@ -1,10 +1,12 @@
 // Elementwise transcendental and activation kernels over contiguous arrays (no autograd). The float32 kernels
 // use polynomial approximations (exp, tanh, erf; within a few ulp of the correctly rounded value, NaN
 // propagating, saturating correctly at +-inf) that the compiler vectorises, and split large arrays over the
-// threads; the float64 ones call the std:: functions. ref:: holds plain, readable versions used as test oracles.
+// threads; the float64 ones call the std:: functions. ref:: holds plain, readable versions used as test
+// oracles.
 //
 //   kernels::tanh(x.data<float>(), y.data<float>(), x.numel());
-//   kernels::softmax<float>(x, y, outer, n, inner, /*log=*/false);   // along the middle axis of (outer, n, inner)
+//   kernels::softmax<float>(x, y, outer, n, inner, /*log=*/false);   // along the middle axis of (outer, n,
+//   inner)
 #pragma once
 
 #include <cstdint>

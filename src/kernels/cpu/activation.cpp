@@ -1,7 +1,8 @@
 // Fast elementwise kernels. The float32 element functions are branch-free (both sides of a range split are
 // computed and one is selected) and use only +, *, /, comparisons and bit casts, so that g++ turns the loops
-// into AVX-512 code; std::expf and friends are scalar library calls that the compiler cannot vectorise without
-// -ffast-math. The polynomials are Cephes' (exp, tanh) and least-squares fits for erf, all within a few ulp.
+// into AVX-512 code; std::expf and friends are scalar library calls that the compiler cannot vectorise
+// without -ffast-math. The polynomials are Cephes' (exp, tanh) and least-squares fits for erf, all within a
+// few ulp.
 #include "ember/kernels/activation.h"
 
 #include <algorithm>
@@ -131,7 +132,9 @@ constexpr double kInvSqrt2Pi = 0.398942280401432677940;  // 1 / sqrt(2 pi)
 constexpr double kBeta = 0.797884560802865355879;        // sqrt(2 / pi)
 constexpr double kKappa = 0.044715;
 
-inline float gelu_f(float x) { return 0.5f * x * (1.0f + erf_f(x * static_cast<float>(kSqrt1_2))); }
+inline float gelu_f(float x) {
+  return 0.5f * x * (1.0f + erf_f(x * static_cast<float>(kSqrt1_2)));
+}
 
 // x * 0.5 * (1 + tanh(u)) = x * sigmoid(2u), without the cancellation of 1 + tanh(u) for negative u.
 inline float gelu_tanh_f(float x) {
@@ -148,8 +151,8 @@ inline float gelu_grad_f(float x) {
 inline float gelu_tanh_grad_f(float x) {
   float x2 = x * x;
   float u = static_cast<float>(kBeta) * (x + static_cast<float>(kKappa) * x2 * x);
-  // With s = sigmoid(2u): (1 + tanh u) / 2 = s and 1 - tanh^2 u = 4 s (1 - s), free of cancellation for u << 0.
-  // With e = e^{-2|u|} and r = 1 / (1 + e): s (1 - s) = e r^2.
+  // With s = sigmoid(2u): (1 + tanh u) / 2 = s and 1 - tanh^2 u = 4 s (1 - s), free of cancellation for u <<
+  // 0. With e = e^{-2|u|} and r = 1 / (1 + e): s (1 - s) = e r^2.
   float e = exp_f(-2.0f * std::fabs(u));
   float r = 1.0f / (1.0f + e);
   float s = u < 0.0f ? e * r : r;
@@ -158,8 +161,12 @@ inline float gelu_tanh_grad_f(float x) {
   return std::fabs(x) > 10.0f ? (x > 0.0f ? 1.0f : 0.0f) : d;  // beyond, e r^2 x du is 0 * inf
 }
 
-double gelu_d(double x) { return 0.5 * x * (1.0 + std::erf(x * kSqrt1_2)); }
-double gelu_tanh_d(double x) { return 0.5 * x * (1.0 + std::tanh(kBeta * (x + kKappa * x * x * x))); }
+double gelu_d(double x) {
+  return 0.5 * x * (1.0 + std::erf(x * kSqrt1_2));
+}
+double gelu_tanh_d(double x) {
+  return 0.5 * x * (1.0 + std::tanh(kBeta * (x + kKappa * x * x * x)));
+}
 double gelu_grad_d(double x) {
   return 0.5 * (1.0 + std::erf(x * kSqrt1_2)) + x * std::exp(-0.5 * x * x) * kInvSqrt2Pi;
 }
@@ -189,8 +196,12 @@ void map_grad(const T* x, const T* g, T* dx, int64_t n, F f) {
   });
 }
 
-inline float exp_t(float x) { return exp_f(x); }
-inline double exp_t(double x) { return std::exp(x); }
+inline float exp_t(float x) {
+  return exp_f(x);
+}
+inline double exp_t(double x) {
+  return std::exp(x);
+}
 
 // Reductions of a contiguous run with 16 independent lanes: vectorisable without reassociation.
 constexpr int kLanes = 16;
@@ -235,22 +246,23 @@ T dot_run(const T* a, const T* b, int64_t n) {
 // The softmax axis is the last one (inner == 1): one row at a time, each pass a contiguous vector loop.
 template <typename T>
 void softmax_rows(const T* x, T* y, int64_t rows, int64_t n, bool log) {
-  parallel_for(0, rows, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(n, 1)), [&](int64_t lo, int64_t hi) {
-    for (int64_t r = lo; r < hi; ++r) {
-      const T* xr = x + r * n;
-      T* yr = y + r * n;
-      const T m = max_run(xr, n);
-      for (int64_t i = 0; i < n; ++i) yr[i] = exp_t(xr[i] - m);
-      const T s = sum_run(yr, n);
-      if (log) {
-        const T shift = m + std::log(s);
-        for (int64_t i = 0; i < n; ++i) yr[i] = xr[i] - shift;
-      } else {
-        const T inv = T(1) / s;
-        for (int64_t i = 0; i < n; ++i) yr[i] *= inv;
-      }
-    }
-  });
+  parallel_for(0, rows, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(n, 1)),
+               [&](int64_t lo, int64_t hi) {
+                 for (int64_t r = lo; r < hi; ++r) {
+                   const T* xr = x + r * n;
+                   T* yr = y + r * n;
+                   const T m = max_run(xr, n);
+                   for (int64_t i = 0; i < n; ++i) yr[i] = exp_t(xr[i] - m);
+                   const T s = sum_run(yr, n);
+                   if (log) {
+                     const T shift = m + std::log(s);
+                     for (int64_t i = 0; i < n; ++i) yr[i] = xr[i] - shift;
+                   } else {
+                     const T inv = T(1) / s;
+                     for (int64_t i = 0; i < n; ++i) yr[i] *= inv;
+                   }
+                 }
+               });
 }
 
 // Tiles of up to kTile columns of the inner dimension; each tile keeps its running max and sum on the stack.
@@ -307,16 +319,36 @@ void softmax_middle(const T* x, T* y, int64_t outer, int64_t n, int64_t inner, b
 
 }  // namespace
 
-void exp(const float* x, float* y, int64_t n) { map(x, y, n, [](float v) { return exp_f(v); }); }
-void exp(const double* x, double* y, int64_t n) { map(x, y, n, [](double v) { return std::exp(v); }); }
-void log(const float* x, float* y, int64_t n) { map(x, y, n, [](float v) { return log_f(v); }); }
-void log(const double* x, double* y, int64_t n) { map(x, y, n, [](double v) { return std::log(v); }); }
-void tanh(const float* x, float* y, int64_t n) { map(x, y, n, [](float v) { return tanh_f(v); }); }
-void tanh(const double* x, double* y, int64_t n) { map(x, y, n, [](double v) { return std::tanh(v); }); }
-void sigmoid(const float* x, float* y, int64_t n) { map(x, y, n, [](float v) { return sigmoid_f(v); }); }
-void sigmoid(const double* x, double* y, int64_t n) { map(x, y, n, [](double v) { return sigmoid_d(v); }); }
-void erf(const float* x, float* y, int64_t n) { map(x, y, n, [](float v) { return erf_f(v); }); }
-void erf(const double* x, double* y, int64_t n) { map(x, y, n, [](double v) { return std::erf(v); }); }
+void exp(const float* x, float* y, int64_t n) {
+  map(x, y, n, [](float v) { return exp_f(v); });
+}
+void exp(const double* x, double* y, int64_t n) {
+  map(x, y, n, [](double v) { return std::exp(v); });
+}
+void log(const float* x, float* y, int64_t n) {
+  map(x, y, n, [](float v) { return log_f(v); });
+}
+void log(const double* x, double* y, int64_t n) {
+  map(x, y, n, [](double v) { return std::log(v); });
+}
+void tanh(const float* x, float* y, int64_t n) {
+  map(x, y, n, [](float v) { return tanh_f(v); });
+}
+void tanh(const double* x, double* y, int64_t n) {
+  map(x, y, n, [](double v) { return std::tanh(v); });
+}
+void sigmoid(const float* x, float* y, int64_t n) {
+  map(x, y, n, [](float v) { return sigmoid_f(v); });
+}
+void sigmoid(const double* x, double* y, int64_t n) {
+  map(x, y, n, [](double v) { return sigmoid_d(v); });
+}
+void erf(const float* x, float* y, int64_t n) {
+  map(x, y, n, [](float v) { return erf_f(v); });
+}
+void erf(const double* x, double* y, int64_t n) {
+  map(x, y, n, [](double v) { return std::erf(v); });
+}
 
 void gelu(const float* x, float* y, int64_t n, bool tanh_approx) {
   if (tanh_approx)
@@ -356,20 +388,21 @@ template <typename T>
 void softmax_backward(const T* y, const T* g, T* dx, int64_t outer, int64_t n, int64_t inner, bool log) {
   if (outer * n * inner == 0) return;
   if (inner == 1) {
-    parallel_for(0, outer, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(n, 1)), [&](int64_t lo, int64_t hi) {
-      for (int64_t r = lo; r < hi; ++r) {
-        const T* yr = y + r * n;
-        const T* gr = g + r * n;
-        T* dr = dx + r * n;
-        if (log) {
-          const T s = sum_run(gr, n);
-          for (int64_t i = 0; i < n; ++i) dr[i] = gr[i] - exp_t(yr[i]) * s;
-        } else {
-          const T s = dot_run(gr, yr, n);
-          for (int64_t i = 0; i < n; ++i) dr[i] = yr[i] * (gr[i] - s);
-        }
-      }
-    });
+    parallel_for(0, outer, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(n, 1)),
+                 [&](int64_t lo, int64_t hi) {
+                   for (int64_t r = lo; r < hi; ++r) {
+                     const T* yr = y + r * n;
+                     const T* gr = g + r * n;
+                     T* dr = dx + r * n;
+                     if (log) {
+                       const T s = sum_run(gr, n);
+                       for (int64_t i = 0; i < n; ++i) dr[i] = gr[i] - exp_t(yr[i]) * s;
+                     } else {
+                       const T s = dot_run(gr, yr, n);
+                       for (int64_t i = 0; i < n; ++i) dr[i] = yr[i] * (gr[i] - s);
+                     }
+                   }
+                 });
     return;
   }
   for_tiles<T>(outer, n, inner, [&](int64_t base, int64_t w) {
@@ -398,6 +431,7 @@ void softmax_backward(const T* y, const T* g, T* dx, int64_t outer, int64_t n, i
 template void softmax<float>(const float*, float*, int64_t, int64_t, int64_t, bool);
 template void softmax<double>(const double*, double*, int64_t, int64_t, int64_t, bool);
 template void softmax_backward<float>(const float*, const float*, float*, int64_t, int64_t, int64_t, bool);
-template void softmax_backward<double>(const double*, const double*, double*, int64_t, int64_t, int64_t, bool);
+template void softmax_backward<double>(const double*, const double*, double*, int64_t, int64_t, int64_t,
+                                       bool);
 
 }  // namespace ember::kernels

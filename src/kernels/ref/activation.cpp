@@ -1,9 +1,9 @@
 // Reference versions of the activation kernels: the textbook formulas in double precision through the std::
 // functions, one element at a time. Slow and obviously right; the tests use them as the oracle for the fast
 // kernels in src/kernels/cpu/activation.cpp.
-#include <cmath>
-
 #include "ember/kernels/activation.h"
+
+#include <cmath>
 
 namespace ember::kernels::ref {
 
@@ -76,7 +76,8 @@ void softmax_backward(const T* y, const T* g, T* dx, int64_t outer, int64_t n, i
     for (int64_t j = 0; j < inner; ++j) {
       const int64_t base = o * n * inner + j;
       double s = 0;
-      for (int64_t k = 0; k < n; ++k) s += double(g[base + k * inner]) * (log ? 1.0 : double(y[base + k * inner]));
+      for (int64_t k = 0; k < n; ++k)
+        s += double(g[base + k * inner]) * (log ? 1.0 : double(y[base + k * inner]));
       for (int64_t k = 0; k < n; ++k) {
         double yk = y[base + k * inner], gk = g[base + k * inner];
         dx[base + k * inner] = static_cast<T>(log ? gk - std::exp(yk) * s : yk * (gk - s));
@@ -88,6 +89,7 @@ void softmax_backward(const T* y, const T* g, T* dx, int64_t outer, int64_t n, i
 template void softmax<float>(const float*, float*, int64_t, int64_t, int64_t, bool);
 template void softmax<double>(const double*, double*, int64_t, int64_t, int64_t, bool);
 template void softmax_backward<float>(const float*, const float*, float*, int64_t, int64_t, int64_t, bool);
-template void softmax_backward<double>(const double*, const double*, double*, int64_t, int64_t, int64_t, bool);
+template void softmax_backward<double>(const double*, const double*, double*, int64_t, int64_t, int64_t,
+                                       bool);
 
 }  // namespace ember::kernels::ref
