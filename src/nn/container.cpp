@@ -30,6 +30,12 @@ Tensor Sequential::forward(const Tensor& x) {
   return h;
 }
 
+// Keeps the ordered item list in step with the registered children.
+void Sequential::replace_module(const std::string& name, ModulePtr module) {
+  Module::replace_module(name, module);
+  items_ = children();
+}
+
 ModulePtr Sequential::operator[](int64_t index) const {
   return items_[checked_index(index, items_.size(), describe())];
 }
@@ -41,6 +47,11 @@ ModuleList::ModuleList(const std::vector<ModulePtr>& modules) : ModuleList() {
 void ModuleList::push_back(ModulePtr module) {
   register_module(std::to_string(items_.size()), module);
   items_.push_back(std::move(module));
+}
+
+void ModuleList::replace_module(const std::string& name, ModulePtr module) {
+  Module::replace_module(name, module);
+  items_ = children();
 }
 
 ModulePtr ModuleList::operator[](int64_t index) const {

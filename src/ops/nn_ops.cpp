@@ -178,6 +178,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
 Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {
   EMBER_CHECK(x.defined(), ValueError, "dropout: undefined input");
   EMBER_CHECK(p >= 0.0 && p <= 1.0, ValueError, "dropout: probability must be in [0, 1], got ", p);
+  EMBER_CHECK(x.dtype() == DType::Float32 || x.dtype() == DType::Float64, DTypeError,
+              "dropout: expected a floating-point tensor, got ", dtype_name(x.dtype()));
   if (!training) return x;
   if (p == 0.0) return clone(x);
   Generator& g = gen ? *gen : default_generator();

@@ -24,6 +24,12 @@ TEST(Sequential, LambdasNamesIndexingAndForward) {
   int count = 0;
   for (auto& m : seq) count += m != nullptr;
   EXPECT_EQ(count, 4);
+  seq.replace_module("3", std::make_shared<nn::Identity>());
+  EXPECT_EQ(seq[3]->type_name(), "Identity");
+  EXPECT_EQ(seq[3]->path(), "3");
+  EXPECT_EQ(seq.forward(x).to_vector<float>(),
+            (linear(reshape(x, {4, 3}), lin->weight, lin->bias) * 2.0).to_vector<float>());
+  EXPECT_THROW(seq.replace_module("9", std::make_shared<nn::Identity>()), ValueError);
 }
 
 TEST(Sequential, NestedGradientsFlow) {

@@ -35,6 +35,7 @@ class Sequential : public Module {
   void push_back(const std::string& name, ModulePtr module);
 
   Tensor forward(const Tensor& x) override;
+  void replace_module(const std::string& name, ModulePtr module) override;
 
   size_t size() const { return items_.size(); }
   bool empty() const { return items_.empty(); }
@@ -60,6 +61,7 @@ class ModuleList : public Module {
   ModuleList() : Module("ModuleList") {}
   explicit ModuleList(const std::vector<ModulePtr>& modules);
   void push_back(ModulePtr module);
+  void replace_module(const std::string& name, ModulePtr module) override;
   size_t size() const { return items_.size(); }
   ModulePtr operator[](int64_t index) const;
   template <typename M>

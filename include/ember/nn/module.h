@@ -90,8 +90,8 @@ class Module : public std::enable_shared_from_this<Module> {
     register_module_impl(name, module);
     return module;
   }
-  // Replaces a registered parameter/buffer/submodule of the same name (e.g. to swap a layer).
-  void replace_module(const std::string& name, ModulePtr module);
+  // Replaces the submodule registered as `name` (e.g. to swap a layer); ValueError when there is none.
+  virtual void replace_module(const std::string& name, ModulePtr module);
 
   // ---- traversal (registration order, depth first; shared tensors appear once) ----
   std::vector<Tensor> parameters(bool recurse = true) const;
