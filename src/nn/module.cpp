@@ -156,7 +156,10 @@ ModulePtr Module::child(const std::string& name) const {
 
 std::vector<std::pair<std::string, ModulePtr>> Module::named_modules() {
   std::vector<std::pair<std::string, ModulePtr>> out;
-  out.emplace_back("", shared_from_this());
+  // A module not owned by a shared_ptr (e.g. on the stack) is listed through a non-owning pointer.
+  ModulePtr self = weak_from_this().lock();
+  if (!self) self = ModulePtr(ModulePtr(), this);
+  out.emplace_back("", self);
   for (auto& [n, c] : children_)
     for (auto& [sub, m] : c->named_modules()) out.emplace_back(sub.empty() ? n : n + "." + sub, m);
   return out;
@@ -166,6 +169,11 @@ std::vector<ModulePtr> Module::modules() {
   std::vector<ModulePtr> out;
   for (auto& [n, m] : named_modules()) out.push_back(m);
   return out;
+}
+
+void Module::apply(const std::function<void(Module&)>& fn) {
+  fn(*this);
+  for (auto& [n, c] : children_) c->apply(fn);
 }
 
 int64_t Module::num_parameters(bool trainable_only) const {

@@ -42,6 +42,22 @@ TEST(Sequential, NestedGradientsFlow) {
   for (auto& [n, p] : seq->named_parameters()) EXPECT_TRUE(p.grad().defined()) << n;
 }
 
+TEST(Sequential, StackAllocatedModulesAndApply) {
+  nn::Sequential seq(std::make_shared<nn::Linear>(2, 3), std::make_shared<nn::Linear>(3, 1, false));
+  auto mods = seq.named_modules();
+  ASSERT_EQ(mods.size(), 3u);
+  EXPECT_EQ(mods[0].second.get(), &seq);
+  int linears = 0;
+  seq.apply([&](nn::Module& m) {
+    if (auto* l = dynamic_cast<nn::Linear*>(&m)) {
+      ++linears;
+      nn::init::constant_(l->weight, 0.25);
+    }
+  });
+  EXPECT_EQ(linears, 2);
+  for (double v : seq.at<nn::Linear>(1)->weight.to_double_vector()) EXPECT_EQ(v, 0.25);
+}
+
 TEST(ModuleList, IndexedNoForward) {
   nn::ModuleList list({std::make_shared<nn::Linear>(2, 2), std::make_shared<nn::Identity>()});
   list.push_back(std::make_shared<nn::Linear>(2, 1));

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -103,6 +104,8 @@ class Module : public std::enable_shared_from_this<Module> {
   // This module and all its descendants, pre-order (this one first, with the empty name).
   std::vector<ModulePtr> modules();
   std::vector<std::pair<std::string, ModulePtr>> named_modules();
+  // Calls fn on this module and every descendant, pre-order (custom initialisation, freezing, ...).
+  void apply(const std::function<void(Module&)>& fn);
   // The direct child registered as `name`, or null.
   ModulePtr child(const std::string& name) const;
   // Total element count of the parameters (only those requiring a gradient when trainable_only).
