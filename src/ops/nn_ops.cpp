@@ -1,0 +1,212 @@
+// linear and dropout: the fused ops behind nn::Linear and nn::Dropout, each forward next to its backward.
+#include "ember/ops/nn_ops.h"
+
+#include <cstring>
+
+#include "ember/autograd/node.h"
+#include "ember/core/dispatch.h"
+#include "ember/kernels/gemm.h"
+#include "ember/kernels/parallel.h"
+#include "ember/ops/ops.h"
+
+namespace ember {
+
+namespace {
+
+// How the (out, in) weight is fed to GEMM as the right operand W^T without a copy: a contiguous weight is
+// used with the transpose flag, a transposed view of a contiguous (in, out) matrix without it.
+struct WeightLayout {
+  Tensor w;
+  bool trans = true;
+  int64_t ld = 0;
+};
+
+WeightLayout weight_layout(const Tensor& w) {
+  int64_t out = w.shape()[0], in = w.shape()[1];
+  if (w.strides()[1] == 1 || in == 1) {
+    if (w.strides()[0] >= in || out == 1) return {w, true, std::max<int64_t>(in, 1)};
+  }
+  if ((w.strides()[0] == 1 || out == 1) && (w.strides()[1] >= out || in == 1)) {
+    return {w, false, std::max<int64_t>(out, 1)};
+  }
+  return {contiguous_data(w), true, std::max<int64_t>(in, 1)};
+}
+
+struct LinearBackward : autograd::Node {
+  SavedTensor x;  // contiguous input, flattened view (rows, in)
+  SavedTensor w;
+  bool has_bias = false;
+  Shape x_shape;
+  const char* name() const override { return "linear"; }
+  std::vector<Tensor> apply(const Tensor& g_in) override {
+    const Tensor& x2 = x.get(this);
+    const Tensor& wt = w.get(this);
+    const int64_t rows = x2.shape()[0], in = x2.shape()[1], out = wt.shape()[0];
+    Tensor g = contiguous_data(g_in);
+    WeightLayout wl = weight_layout(wt);
+    Tensor dx, dw, db;
+    dispatch_floating(g.dtype(), "linear", [&](auto tag) {
+      using T = decltype(tag);
+      const T* pg = static_cast<const T*>(g.raw_data());
+      const T* px = static_cast<const T*>(x2.raw_data());
+      const T* pw = static_cast<const T*>(wl.w.raw_data());
+      if (next_edges[0].fn) {
+        // dx (rows, in) = g (rows, out) @ W (out, in)
+        dx = empty(x_shape, g.dtype());
+        if (rows * in > 0) {
+          if (out == 0) {
+            std::memset(dx.raw_data(), 0, sizeof(T) * rows * in);
+          } else {
+            kernels::gemm(false, !wl.trans, rows, in, out, T(1), pg, out, pw, wl.ld, T(0), dx.data<T>(), in);
+          }
+        }
+      }
+      if (next_edges[1].fn) {
+        // dW (out, in) = g^T (out, rows) @ x (rows, in)
+        dw = empty(wt.shape(), g.dtype());
+        if (out * in > 0) {
+          if (rows == 0) {
+            std::memset(dw.raw_data(), 0, sizeof(T) * out * in);
+          } else {
+            kernels::gemm(true, false, out, in, rows, T(1), pg, out, px, in, T(0), dw.data<T>(), in);
+          }
+        }
+      }
+      if (has_bias && next_edges[2].fn) {
+        // db = column sums of g, accumulated row by row (vectorises over the columns).
+        db = zeros({out}, g.dtype());
+        T* pb = db.data<T>();
+        for (int64_t i = 0; i < rows; ++i) {
+          const T* gi = pg + i * out;
+          for (int64_t j = 0; j < out; ++j) pb[j] += gi[j];
+        }
+      }
+    });
+    if (has_bias) return {dx, dw, db};
+    return {dx, dw};
+  }
+  void release_saved() override {
+    x.reset();
+    w.reset();
+  }
+};
+
+struct DropoutBackward : autograd::Node {
+  SavedTensor mask;  // bool, true where kept
+  double scale = 1.0;
+  const char* name() const override { return "dropout"; }
+  std::vector<Tensor> apply(const Tensor& g_in) override {
+    const Tensor& m = mask.get(this);
+    Tensor g = contiguous_data(g_in);
+    Tensor dx = empty(g.shape(), g.dtype());
+    const bool* pm = m.data<bool>();
+    dispatch_floating(g.dtype(), "dropout", [&](auto tag) {
+      using T = decltype(tag);
+      const T* pg = g.data<T>();
+      T* pd = dx.data<T>();
+      const T s = static_cast<T>(scale);
+      parallel_for(0, g.numel(), 32768, [&](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i) pd[i] = pm[i] ? pg[i] * s : T(0);
+      });
+    });
+    return {dx};
+  }
+  void release_saved() override { mask.reset(); }
+};
+
+}  // namespace
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  EMBER_CHECK(x.defined() && weight.defined(), ValueError, "linear: undefined input or weight");
+  EMBER_CHECK(weight.dim() == 2, ShapeError, "linear: weight must be 2-D (out_features, in_features), got ",
+              weight.shape());
+  EMBER_CHECK(x.dim() >= 1, ShapeError, "linear: input must have at least one dimension, got ", x.shape());
+  const int64_t out = weight.shape()[0], in = weight.shape()[1];
+  EMBER_CHECK(x.shape().back() == in, ShapeError, "linear: input ", x.shape(), " has ", x.shape().back(),
+              " features in its last dimension but weight ", weight.shape(), " expects ", in);
+  EMBER_CHECK(x.dtype() == weight.dtype(), DTypeError, "linear: input is ", dtype_name(x.dtype()),
+              " but weight is ", dtype_name(weight.dtype()));
+  const bool has_bias = bias.defined();
+  if (has_bias) {
+    EMBER_CHECK(bias.dim() == 1 && bias.shape()[0] == out, ShapeError, "linear: bias must be (", out,
+                ",) to match weight ", weight.shape(), ", got ", bias.shape());
+    EMBER_CHECK(bias.dtype() == x.dtype(), DTypeError, "linear: input is ", dtype_name(x.dtype()),
+                " but bias is ", dtype_name(bias.dtype()));
+  }
+  const int64_t rows = in == 0 ? x.numel() : x.numel() / in;
+  Tensor xc = contiguous_data(x);
+  Tensor x2 = as_strided(xc, Shape{rows, in}, Shape{in, 1}, xc.offset());
+  Shape out_shape = x.shape();
+  out_shape[out_shape.size() - 1] = out;
+  Tensor y = empty(out_shape, x.dtype());
+  WeightLayout wl = weight_layout(weight);
+  dispatch_floating(x.dtype(), "linear", [&](auto tag) {
+    using T = decltype(tag);
+    T* py = y.data<T>();
+    T beta = T(0);
+    if (has_bias) {
+      // The bias is written first and the GEMM accumulates onto it (beta = 1): no separate pass over y.
+      Tensor bc = contiguous_data(bias);
+      const T* pb = bc.data<T>();
+      for (int64_t i = 0; i < rows; ++i) std::memcpy(py + i * out, pb, sizeof(T) * out);
+      beta = T(1);
+    }
+    if (rows * out == 0) return;
+    if (in == 0) {
+      if (!has_bias) std::memset(py, 0, sizeof(T) * rows * out);
+      return;
+    }
+    kernels::gemm(false, wl.trans, rows, out, in, T(1), static_cast<const T*>(x2.raw_data()), in,
+                  static_cast<const T*>(wl.w.raw_data()), wl.ld, beta, py, out);
+  });
+  if (has_bias ? autograd::any_requires_grad({&x, &weight, &bias})
+               : autograd::any_requires_grad({&x, &weight})) {
+    auto n = std::make_shared<LinearBackward>();
+    n->x = SavedTensor(x2);
+    n->w = SavedTensor(weight);
+    n->has_bias = has_bias;
+    n->x_shape = x.shape();
+    if (has_bias) {
+      autograd::record(n, {&x, &weight, &bias}, y);
+    } else {
+      autograd::record(n, {&x, &weight}, y);
+    }
+  }
+  return y;
+}
+
+Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {
+  EMBER_CHECK(x.defined(), ValueError, "dropout: undefined input");
+  EMBER_CHECK(p >= 0.0 && p <= 1.0, ValueError, "dropout: probability must be in [0, 1], got ", p);
+  EMBER_CHECK(x.dtype() == DType::Float32 || x.dtype() == DType::Float64, DTypeError,
+              "dropout: expected a floating-point tensor, got ", dtype_name(x.dtype()));
+  if (!training) return x;
+  if (p == 0.0) return clone(x);
+  Generator& g = gen ? *gen : default_generator();
+  Tensor xc = contiguous_data(x);
+  const int64_t n = x.numel();
+  Tensor mask = empty(x.shape(), DType::Bool);
+  bool* pm = mask.data<bool>();
+  // Drawn serially: the mask depends only on the generator's state, not on the thread count.
+  for (int64_t i = 0; i < n; ++i) pm[i] = g.uniform() >= p;
+  const double scale = p == 1.0 ? 0.0 : 1.0 / (1.0 - p);
+  Tensor y = empty(x.shape(), x.dtype());
+  dispatch_floating(x.dtype(), "dropout", [&](auto tag) {
+    using T = decltype(tag);
+    const T* px = static_cast<const T*>(xc.raw_data());
+    T* py = y.data<T>();
+    const T s = static_cast<T>(scale);
+    parallel_for(0, n, 32768, [&](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; ++i) py[i] = pm[i] ? px[i] * s : T(0);
+    });
+  });
+  if (autograd::any_requires_grad({&x})) {
+    auto node = std::make_shared<DropoutBackward>();
+    node->mask = SavedTensor(mask);
+    node->scale = scale;
+    autograd::record(node, {&x}, y);
+  }
+  return y;
+}
+
+}  // namespace ember

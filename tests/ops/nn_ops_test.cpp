@@ -1,0 +1,119 @@
+#include "ember/ops/nn_ops.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "ember/kernels/gemm.h"
+#include "op_table.h"
+
+using namespace ember;
+using test::Inputs;
+
+static test::OpCaseRegistrar rows({
+    {"linear_2d", "linear", [](const Inputs& x) { return linear(x[0], x[1], x[2]); }},
+    {"linear_3d_input", "linear", [](const Inputs& x) { return linear(x[0], x[1], x[2]); }},
+    {"linear_no_bias", "linear", [](const Inputs& x) { return linear(x[0], x[1]); }},
+    {"linear_1d_input", "linear", [](const Inputs& x) { return linear(x[0], x[1], x[2]); }},
+    {"linear_transposed_weight", "linear",
+     [](const Inputs& x) { return linear(x[0], transpose(x[1], 0, 1), x[2]); }},
+    {"linear_weight_only_grad", "linear", [](const Inputs& x) { return linear(x[0], x[1], x[2]); }},
+    {"dropout_p0_training", "dropout", [](const Inputs& x) { return dropout(x[0], 0.0, true); }},
+    {"dropout_eval_identity", "dropout", [](const Inputs& x) { return dropout(x[0], 0.5, false); }},
+});
+
+TEST(Linear, MatchesMatmulPlusBiasOnLargeInput) {
+  Generator g(3);
+  Tensor x = randn({64, 100}, &g), w = randn({30, 100}, &g), b = randn({30}, &g);
+  Tensor y = linear(x, w, b);
+  Tensor ref = zeros({64, 30});
+  kernels::gemm_ref<float>(false, true, 64, 30, 100, 1.f, x.data<float>(), 100, w.data<float>(), 100, 0.f,
+                           ref.data<float>(), 30);
+  auto yv = y.to_vector<float>(), rv = ref.to_vector<float>(), bv = b.to_vector<float>();
+  for (size_t i = 0; i < yv.size(); ++i) EXPECT_NEAR(yv[i], rv[i] + bv[i % 30], 1e-4);
+}
+
+TEST(Linear, ErrorsNameShapes) {
+  try {
+    linear(zeros({2, 3}), zeros({4, 5}), zeros({4}));
+    FAIL();
+  } catch (const ShapeError& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("linear"), std::string::npos);
+    EXPECT_NE(m.find("(2, 3)"), std::string::npos);
+    EXPECT_NE(m.find("(4, 5)"), std::string::npos);
+  }
+  EXPECT_THROW(linear(zeros({2, 5}), zeros({4, 5}), zeros({3})), ShapeError);
+  EXPECT_THROW(linear(zeros({2, 5}), zeros({5}), Tensor()), ShapeError);
+  EXPECT_THROW(linear(zeros({2, 5}), zeros({4, 5}, DType::Float64), Tensor()), DTypeError);
+}
+
+TEST(Dropout, StatisticsAndScaling) {
+  Generator g(11);
+  const double p = 0.3;
+  Tensor x = ones({200, 500});
+  Tensor y = dropout(x, p, true, &g);
+  auto v = y.to_vector<float>();
+  int64_t zeros_count = 0;
+  double sum = 0;
+  for (float e : v) {
+    if (e == 0.f) {
+      ++zeros_count;
+    } else {
+      EXPECT_FLOAT_EQ(e, static_cast<float>(1.0 / (1.0 - p)));
+    }
+    sum += e;
+  }
+  const double n = static_cast<double>(v.size());
+  // Binomial(n, p): the dropped fraction lies within 5 standard deviations of p.
+  double frac = zeros_count / n, sd = std::sqrt(p * (1 - p) / n);
+  EXPECT_NEAR(frac, p, 5 * sd);
+  EXPECT_NEAR(sum / n, 1.0, 5 * sd / (1 - p));
+}
+
+TEST(Dropout, SameSeedSameMaskAndEdgeCases) {
+  Generator g1(5), g2(5);
+  Tensor x = randn({10, 10});
+  EXPECT_EQ(dropout(x, 0.5, true, &g1).to_vector<float>(), dropout(x, 0.5, true, &g2).to_vector<float>());
+  Tensor all = dropout(x, 1.0, true, &g1);
+  for (float e : all.to_vector<float>()) EXPECT_EQ(e, 0.f);
+  EXPECT_TRUE(dropout(x, 0.5, false).same(x));
+  EXPECT_THROW(dropout(x, 1.5, true), ValueError);
+  EXPECT_THROW(dropout(x, -0.1, true), ValueError);
+}
+
+// The gradient with a fixed mask (a fresh generator with the same seed per evaluation) against central
+// differences in float64, and the analytic form g * mask / (1 - p).
+TEST(Dropout, GradcheckWithFixedMask) {
+  const double p = 0.4, eps = 1e-6;
+  Tensor x = randn({4, 6}, nullptr, DType::Float64);
+  Tensor gout = randn({4, 6}, nullptr, DType::Float64);
+  auto run = [&](const Tensor& in) {
+    Generator g(99);
+    return dropout(in, p, true, &g);
+  };
+  Tensor xr = copy_as(x, DType::Float64).requires_grad_();
+  Tensor y = run(xr);
+  y.backward(gout);
+  auto an = xr.grad().to_double_vector();
+  auto yv = y.to_double_vector(), gv = gout.to_double_vector();
+  auto loss = [&](const Tensor& in) {
+    auto o = run(in).to_double_vector();
+    double s = 0;
+    for (size_t i = 0; i < o.size(); ++i) s += o[i] * gv[i];
+    return s;
+  };
+  int kept = 0;
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    Tensor plus = copy_as(x, DType::Float64), minus = copy_as(x, DType::Float64);
+    plus.data<double>()[i] += eps;
+    minus.data<double>()[i] -= eps;
+    double num = (loss(plus) - loss(minus)) / (2 * eps);
+    EXPECT_NEAR(an[i], num, 1e-6 + 1e-5 * std::abs(num)) << "element " << i;
+    bool keep = yv[i] != 0.0;
+    kept += keep;
+    EXPECT_NEAR(an[i], keep ? gv[i] / (1 - p) : 0.0, 1e-12);
+  }
+  EXPECT_GT(kept, 0);
+  EXPECT_LT(kept, x.numel());
+}
