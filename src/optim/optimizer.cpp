@@ -100,6 +100,7 @@ void Optimizer::ensure_state(size_t gi) {
 
 void Optimizer::step() {
   NoGradGuard no_grad;
+  last_step_loops_ = 0;
   for (size_t gi = 0; gi < groups_.size(); ++gi) {
     ParamGroup& group = groups_[gi];
     ensure_state(gi);
@@ -133,6 +134,7 @@ void Optimizer::step() {
       p.bump_version();
     }
     const size_t nb = buffer_names_[gi].size();
+    last_step_loops_ += segments_.size();
     for (const Segment& s : segments_) {
       Scalars sc = prepare(group.options, s.step);
       float* bufs[8];

@@ -70,6 +70,8 @@ TEST(Optimizers, ArenaPathMatchesPerTensorPath) {
     auto ta = run(*a, plain, 20);
     auto tb = run(*b, packed, 20);
     EXPECT_TRUE(arena.intact());
+    EXPECT_EQ(b->last_step_loops(), b->num_groups());  // W and b updated in one loop per group
+    EXPECT_EQ(a->last_step_loops(), 2u);
     EXPECT_EQ(ta, tb);
   }
 }

@@ -64,6 +64,9 @@ class Optimizer {
   // The number of steps parameter `i` (counted across groups) has taken.
   int64_t param_step(int64_t i) const { return steps_.at(i); }
 
+  // How many fused loops the last step() ran (1 per group for parameters packed in a ParameterArena).
+  size_t last_step_loops() const { return last_step_loops_; }
+
   OptimizerStateDict state_dict() const;
   // Restores a state_dict() of an optimizer of the same type over parameters of the same shapes. Throws
   // ValueError naming the first mismatch (group or parameter counts, a missing entry, a shape).
@@ -111,6 +114,7 @@ class Optimizer {
   std::vector<std::vector<std::string>> buffer_names_;  // per group, fixed at first use
   std::vector<std::vector<Tensor>> buffers_;            // per group: one contiguous buffer per name
   std::vector<Segment> segments_;                       // reused by step()
+  size_t last_step_loops_ = 0;
 };
 
 }  // namespace ember::optim
