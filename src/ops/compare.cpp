@@ -14,10 +14,14 @@ enum class Cmp { Eq, Ne, Lt, Le, Gt, Ge };
 
 int rank_of(DType t) {
   switch (t) {
-    case DType::Bool: return 0;
-    case DType::Int64: return 1;
-    case DType::Float32: return 2;
-    case DType::Float64: return 3;
+    case DType::Bool:
+      return 0;
+    case DType::Int64:
+      return 1;
+    case DType::Float32:
+      return 2;
+    case DType::Float64:
+      return 3;
   }
   return 0;
 }
@@ -38,8 +42,10 @@ Tensor compare(const Tensor& a_in, const Tensor& b_in, const char* op) {
   EMBER_CHECK(a_in.defined() && b_in.defined(), ValueError, op, ": undefined tensor");
   Tensor a = a_in, b = b_in;
   if (a.dtype() != b.dtype()) {
-    if (rank_of(a.dtype()) < rank_of(b.dtype())) a = copy_as(a, b.dtype());
-    else b = copy_as(b, a.dtype());
+    if (rank_of(a.dtype()) < rank_of(b.dtype()))
+      a = copy_as(a, b.dtype());
+    else
+      b = copy_as(b, a.dtype());
   }
   return dispatch_all(a.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -64,18 +70,42 @@ Tensor compare_scalar(const Tensor& a, double b, const char* op) {
 
 }  // namespace
 
-Tensor eq(const Tensor& a, const Tensor& b) { return compare<Cmp::Eq>(a, b, "eq"); }
-Tensor ne(const Tensor& a, const Tensor& b) { return compare<Cmp::Ne>(a, b, "ne"); }
-Tensor lt(const Tensor& a, const Tensor& b) { return compare<Cmp::Lt>(a, b, "lt"); }
-Tensor le(const Tensor& a, const Tensor& b) { return compare<Cmp::Le>(a, b, "le"); }
-Tensor gt(const Tensor& a, const Tensor& b) { return compare<Cmp::Gt>(a, b, "gt"); }
-Tensor ge(const Tensor& a, const Tensor& b) { return compare<Cmp::Ge>(a, b, "ge"); }
-Tensor eq(const Tensor& a, double b) { return compare_scalar<Cmp::Eq>(a, b, "eq"); }
-Tensor ne(const Tensor& a, double b) { return compare_scalar<Cmp::Ne>(a, b, "ne"); }
-Tensor lt(const Tensor& a, double b) { return compare_scalar<Cmp::Lt>(a, b, "lt"); }
-Tensor le(const Tensor& a, double b) { return compare_scalar<Cmp::Le>(a, b, "le"); }
-Tensor gt(const Tensor& a, double b) { return compare_scalar<Cmp::Gt>(a, b, "gt"); }
-Tensor ge(const Tensor& a, double b) { return compare_scalar<Cmp::Ge>(a, b, "ge"); }
+Tensor eq(const Tensor& a, const Tensor& b) {
+  return compare<Cmp::Eq>(a, b, "eq");
+}
+Tensor ne(const Tensor& a, const Tensor& b) {
+  return compare<Cmp::Ne>(a, b, "ne");
+}
+Tensor lt(const Tensor& a, const Tensor& b) {
+  return compare<Cmp::Lt>(a, b, "lt");
+}
+Tensor le(const Tensor& a, const Tensor& b) {
+  return compare<Cmp::Le>(a, b, "le");
+}
+Tensor gt(const Tensor& a, const Tensor& b) {
+  return compare<Cmp::Gt>(a, b, "gt");
+}
+Tensor ge(const Tensor& a, const Tensor& b) {
+  return compare<Cmp::Ge>(a, b, "ge");
+}
+Tensor eq(const Tensor& a, double b) {
+  return compare_scalar<Cmp::Eq>(a, b, "eq");
+}
+Tensor ne(const Tensor& a, double b) {
+  return compare_scalar<Cmp::Ne>(a, b, "ne");
+}
+Tensor lt(const Tensor& a, double b) {
+  return compare_scalar<Cmp::Lt>(a, b, "lt");
+}
+Tensor le(const Tensor& a, double b) {
+  return compare_scalar<Cmp::Le>(a, b, "le");
+}
+Tensor gt(const Tensor& a, double b) {
+  return compare_scalar<Cmp::Gt>(a, b, "gt");
+}
+Tensor ge(const Tensor& a, double b) {
+  return compare_scalar<Cmp::Ge>(a, b, "ge");
+}
 
 Tensor logical_not(const Tensor& mask) {
   EMBER_CHECK(mask.defined(), ValueError, "logical_not: undefined tensor");

@@ -2,11 +2,12 @@
 // Splits are views of their input. Their backward is one node shared by all pieces: each piece's node parks
 // its gradient there, and the shared node writes the input's gradient once, with zeros only where a piece got
 // no gradient (no full-size zero tensor per piece).
+#include "ember/kernels/index.h"
+
 #include <algorithm>
 
 #include "ember/autograd/node.h"
 #include "ember/core/dispatch.h"
-#include "ember/kernels/index.h"
 #include "ember/kernels/loops.h"
 #include "ember/ops/ops.h"
 
@@ -24,8 +25,8 @@ void check_index_range(const Tensor& index, int64_t size, int64_t axis, const ch
   Tensor ic = contiguous_data(index);
   const int64_t* p = ic.data<int64_t>();
   for (int64_t i = 0; i < ic.numel(); ++i)
-    EMBER_CHECK(p[i] >= 0 && p[i] < size, IndexError, op, ": index ", p[i], " is out of range for axis ", axis,
-                " of size ", size);
+    EMBER_CHECK(p[i] >= 0 && p[i] < size, IndexError, op, ": index ", p[i], " is out of range for axis ",
+                axis, " of size ", size);
 }
 
 // The view of `g` covering [start, start + len) along `axis` (no autograd).
@@ -78,12 +79,12 @@ Tensor join(const std::vector<Tensor>& xs, int64_t axis_in, bool stacked) {
   int64_t total = 0;
   for (size_t k = 0; k < xs.size(); ++k) {
     const Tensor& t = xs[k];
-    EMBER_CHECK(t.dtype() == xs[0].dtype(), DTypeError, op, ": tensor ", k, " has dtype ", dtype_name(t.dtype()),
-                " but tensor 0 has ", dtype_name(xs[0].dtype()));
+    EMBER_CHECK(t.dtype() == xs[0].dtype(), DTypeError, op, ": tensor ", k, " has dtype ",
+                dtype_name(t.dtype()), " but tensor 0 has ", dtype_name(xs[0].dtype()));
     shapes[k] = t.shape();
     if (stacked) {
-      EMBER_CHECK(t.shape() == s0, ShapeError, op, ": tensor ", k, " has shape ", t.shape(), " but tensor 0 has ",
-                  s0, " (all must be equal to stack along axis ", axis_in, ")");
+      EMBER_CHECK(t.shape() == s0, ShapeError, op, ": tensor ", k, " has shape ", t.shape(),
+                  " but tensor 0 has ", s0, " (all must be equal to stack along axis ", axis_in, ")");
       Shape sh = t.shape(), st = t.strides();
       sh.insert(axis, 1);
       st.insert(axis, 1);
@@ -91,7 +92,8 @@ Tensor join(const std::vector<Tensor>& xs, int64_t axis_in, bool stacked) {
       sizes[k] = 1;
     } else {
       bool ok = t.shape().size() == s0.size();
-      for (size_t d = 0; ok && d < s0.size(); ++d) ok = static_cast<int64_t>(d) == axis || t.shape()[d] == s0[d];
+      for (size_t d = 0; ok && d < s0.size(); ++d)
+        ok = static_cast<int64_t>(d) == axis || t.shape()[d] == s0[d];
       EMBER_CHECK(ok, ShapeError, op, ": tensor ", k, " has shape ", t.shape(), " but tensor 0 has ", s0,
                   "; they must match except along axis ", axis_in);
       parts[k] = t;
@@ -124,6 +126,7 @@ struct SplitGather : autograd::Node {
   std::vector<Tensor> slots;
   const char* name() const override { return "split"; }
   std::vector<Tensor> apply(const Tensor& token) override {
+    slots.resize(sizes.size());
     Tensor dx = empty(input_shape, token.dtype());
     kernels::concat_into(slots, sizes, axis, dx);
     for (auto& s : slots) s = Tensor();
@@ -145,7 +148,8 @@ struct SplitPiece : autograd::Node {
   void release_saved() override { gather.reset(); }
 };
 
-std::vector<Tensor> split_sizes(const Tensor& x, const std::vector<int64_t>& sizes, int64_t axis, const char* op) {
+std::vector<Tensor> split_sizes(const Tensor& x, const std::vector<int64_t>& sizes, int64_t axis,
+                                const char* op) {
   std::vector<Tensor> out;
   out.reserve(sizes.size());
   int64_t start = 0;
@@ -217,17 +221,16 @@ struct GatherBackward : autograd::Node {
 
 void check_mask(const Tensor& m, const char* op, const char* what) {
   EMBER_CHECK(m.defined(), ValueError, op, ": undefined ", what);
-  EMBER_CHECK(m.dtype() == DType::Bool, DTypeError, op, ": the ", what, " must be bool, got ", dtype_name(m.dtype()),
-              " (make one with a comparison such as ember::gt)");
+  EMBER_CHECK(m.dtype() == DType::Bool, DTypeError, op, ": the ", what, " must be bool, got ",
+              dtype_name(m.dtype()), " (make one with a comparison such as ember::gt)");
 }
 
 // g where the mask is false (keep_where_true = false) or true, else 0.
 Tensor masked_grad(const Tensor& g, const Tensor& mask, bool keep_where_true, const char* op) {
   return dispatch_floating(g.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    return kernels::map2<T, T, bool>(g, mask, g.dtype(), op, [keep_where_true](T v, bool m) {
-      return m == keep_where_true ? v : T(0);
-    });
+    return kernels::map2<T, T, bool>(
+        g, mask, g.dtype(), op, [keep_where_true](T v, bool m) { return m == keep_where_true ? v : T(0); });
   });
 }
 
@@ -235,7 +238,9 @@ struct MaskedFillBackward : autograd::Node {
   Tensor mask;
   Shape input_shape;
   const char* name() const override { return "masked_fill"; }
-  std::vector<Tensor> apply(const Tensor& g) override { return {sum_to(masked_grad(g, mask, false, "masked_fill"), input_shape)}; }
+  std::vector<Tensor> apply(const Tensor& g) override {
+    return {sum_to(masked_grad(g, mask, false, "masked_fill"), input_shape)};
+  }
   void release_saved() override { mask = Tensor(); }
 };
 
@@ -254,8 +259,12 @@ struct WhereBackward : autograd::Node {
 
 }  // namespace
 
-Tensor concat(const std::vector<Tensor>& xs, int64_t axis) { return join(xs, axis, false); }
-Tensor stack(const std::vector<Tensor>& xs, int64_t axis) { return join(xs, axis, true); }
+Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
+  return join(xs, axis, false);
+}
+Tensor stack(const std::vector<Tensor>& xs, int64_t axis) {
+  return join(xs, axis, true);
+}
 
 std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t axis_in) {
   int64_t axis = split_axis(x, axis_in, "split");
@@ -314,9 +323,9 @@ Tensor gather(const Tensor& x, int64_t axis_in, const Tensor& index) {
               ", got index shape ", index.shape(), " for input shape ", x.shape());
   int64_t axis = normalize_axis(axis_in, x.dim(), "gather");
   for (int64_t d = 0; d < x.dim(); ++d)
-    EMBER_CHECK(d == axis || index.shape()[d] <= x.shape()[d], ShapeError, "gather: index shape ", index.shape(),
-                " is larger than input shape ", x.shape(), " in dimension ", d, " (only axis ", axis_in,
-                " may be larger)");
+    EMBER_CHECK(d == axis || index.shape()[d] <= x.shape()[d], ShapeError, "gather: index shape ",
+                index.shape(), " is larger than input shape ", x.shape(), " in dimension ", d, " (only axis ",
+                axis_in, " may be larger)");
   check_index_range(index, x.shape()[axis], axis_in, "gather");
   Tensor out = empty(index.shape(), x.dtype());
   Tensor idx = contiguous_data(index);
@@ -340,7 +349,8 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
   Tensor out = dispatch_all(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T v = static_cast<T>(value);
-    return kernels::map2<T, T, bool>(x, mask, x.dtype(), "masked_fill", [v](T a, bool m) { return m ? v : a; });
+    return kernels::map2<T, T, bool>(x, mask, x.dtype(), "masked_fill",
+                                     [v](T a, bool m) { return m ? v : a; });
   });
   if (autograd::any_requires_grad({&x})) {
     auto n = std::make_shared<MaskedFillBackward>();
@@ -358,7 +368,8 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
               dtype_name(a.dtype()), " and ", dtype_name(b.dtype()));
   Tensor out = dispatch_all(a.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    return kernels::map3<T, bool, T, T>(cond, a, b, a.dtype(), "where", [](bool c, T x, T y) { return c ? x : y; });
+    return kernels::map3<T, bool, T, T>(cond, a, b, a.dtype(), "where",
+                                        [](bool c, T x, T y) { return c ? x : y; });
   });
   if (autograd::any_requires_grad({&a, &b})) {
     auto n = std::make_shared<WhereBackward>();

@@ -144,12 +144,24 @@ struct VarBackward : autograd::Node {
 
 }  // namespace
 
-Tensor max(const Tensor& x, int64_t axis, bool keepdim) { return minmax_values(x, axis, keepdim, true); }
-Tensor min(const Tensor& x, int64_t axis, bool keepdim) { return minmax_values(x, axis, keepdim, false); }
-Tensor max(const Tensor& x) { return minmax_all(x, true); }
-Tensor min(const Tensor& x) { return minmax_all(x, false); }
-Tensor argmax(const Tensor& x, int64_t axis, bool keepdim) { return arg_minmax(x, axis, keepdim, true); }
-Tensor argmin(const Tensor& x, int64_t axis, bool keepdim) { return arg_minmax(x, axis, keepdim, false); }
+Tensor max(const Tensor& x, int64_t axis, bool keepdim) {
+  return minmax_values(x, axis, keepdim, true);
+}
+Tensor min(const Tensor& x, int64_t axis, bool keepdim) {
+  return minmax_values(x, axis, keepdim, false);
+}
+Tensor max(const Tensor& x) {
+  return minmax_all(x, true);
+}
+Tensor min(const Tensor& x) {
+  return minmax_all(x, false);
+}
+Tensor argmax(const Tensor& x, int64_t axis, bool keepdim) {
+  return arg_minmax(x, axis, keepdim, true);
+}
+Tensor argmin(const Tensor& x, int64_t axis, bool keepdim) {
+  return arg_minmax(x, axis, keepdim, false);
+}
 
 Tensor var(const Tensor& x, const Axes& axes_in, bool unbiased, bool keepdim) {
   EMBER_CHECK(x.defined(), ValueError, "var: undefined tensor");

@@ -1,6 +1,6 @@
 // Kernels for joining, indexing and arg-reductions along one axis (no autograd, no argument checking: the ops
-// layer validates shapes, dtypes and index ranges first). Tensors are viewed as (outer, n, inner) blocks around
-// the axis. Each fast kernel has a readable `_ref` twin that the tests use as its oracle.
+// layer validates shapes, dtypes and index ranges first). Tensors are viewed as (outer, n, inner) blocks
+// around the axis. Each fast kernel has a readable `_ref` twin that the tests use as its oracle.
 //
 //   Tensor out = empty(shape, x.dtype());
 //   kernels::index_select(x, axis, index, out);          // out[o, j, i] = x[o, index[j], i]
@@ -15,7 +15,8 @@ namespace ember::kernels {
 
 // Writes the inputs one after another along `axis` into the contiguous `out`. An undefined input writes zeros
 // over `sizes[k]` positions (used by split's backward for pieces that received no gradient).
-void concat_into(const std::vector<Tensor>& xs, const std::vector<int64_t>& sizes, int64_t axis, const Tensor& out);
+void concat_into(const std::vector<Tensor>& xs, const std::vector<int64_t>& sizes, int64_t axis,
+                 const Tensor& out);
 
 // out[o, j, i] = x[o, index[j], i]; index is int64 1-D, out contiguous. Any dtype.
 void index_select(const Tensor& x, int64_t axis, const Tensor& index, const Tensor& out);
@@ -32,9 +33,10 @@ void scatter_add(const Tensor& g, int64_t axis, const Tensor& index, const Tenso
 void minmax_axis(const Tensor& x, int64_t axis, bool is_max, const Tensor& values, const Tensor& indices);
 // Flat (row-major) index of the first maximum (is_max) or minimum over all elements (NaN wins); x non-empty.
 int64_t minmax_all_index(const Tensor& x, bool is_max);
-// Variance along the merged axes [first, last] of a contiguous x: out has those axes set to 1; mean (same shape)
-// receives the means. ddof is 0 or 1.
-void var_axes(const Tensor& x, int64_t first, int64_t last, int64_t ddof, const Tensor& out, const Tensor& mean);
+// Variance along the merged axes [first, last] of a contiguous x: out has those axes set to 1; mean (same
+// shape) receives the means. ddof is 0 or 1.
+void var_axes(const Tensor& x, int64_t first, int64_t last, int64_t ddof, const Tensor& out,
+              const Tensor& mean);
 
 // Readable references.
 void index_select_ref(const Tensor& x, int64_t axis, const Tensor& index, const Tensor& out);

@@ -15,7 +15,8 @@ namespace ember::kernels {
 
 namespace {
 
-// Offsets into a contiguous tensor of shape `xs` of every multi-index of `is[lo..hi)` (the other dimensions 0).
+// Offsets into a contiguous tensor of shape `xs` of every multi-index of `is[lo..hi)` (the other dimensions
+// 0).
 std::vector<int64_t> sub_offsets(const Shape& is, const Shape& xs, size_t lo, size_t hi) {
   Shape xst = contiguous_strides(xs);
   int64_t count = 1;
@@ -32,8 +33,8 @@ std::vector<int64_t> sub_offsets(const Shape& is, const Shape& xs, size_t lo, si
   return off;
 }
 
-// Calls f(o_lo, o_hi, i_lo, i_hi) over an (outer, inner) grid whose rows are independent and whose columns are
-// independent: split over rows when there are enough of them, otherwise over columns.
+// Calls f(o_lo, o_hi, i_lo, i_hi) over an (outer, inner) grid whose rows are independent and whose columns
+// are independent: split over rows when there are enough of them, otherwise over columns.
 template <typename F>
 void split_grid(int64_t outer, int64_t inner, int64_t work_per_cell, F f) {
   int64_t cell = std::max<int64_t>(work_per_cell, 1);
@@ -54,7 +55,8 @@ inline bool better(T v, T best, bool is_max) {
 
 }  // namespace
 
-void concat_into(const std::vector<Tensor>& xs, const std::vector<int64_t>& sizes, int64_t axis, const Tensor& out) {
+void concat_into(const std::vector<Tensor>& xs, const std::vector<int64_t>& sizes, int64_t axis,
+                 const Tensor& out) {
   int64_t outer, total, inner;
   split_around(out.shape(), axis, outer, total, inner);
   const size_t es = dtype_size(out.dtype());
@@ -73,8 +75,10 @@ void concat_into(const std::vector<Tensor>& xs, const std::vector<int64_t>& size
       char* dst = po + o * row_bytes;
       for (size_t k = 0; k < xs.size(); ++k) {
         size_t nb = static_cast<size_t>(sizes[k] * inner) * es;
-        if (ptr[k]) std::memcpy(dst, ptr[k] + o * nb, nb);
-        else std::memset(dst, 0, nb);
+        if (ptr[k])
+          std::memcpy(dst, ptr[k] + o * nb, nb);
+        else
+          std::memset(dst, 0, nb);
         dst += nb;
       }
     }
@@ -96,8 +100,10 @@ void index_select(const Tensor& x_in, int64_t axis, const Tensor& index_in, cons
                    for (int64_t r = lo; r < hi; ++r) {
                      const T* s = px + ((r / m) * n + idx[r % m]) * inner;
                      T* d = po + r * inner;
-                     if (inner == 1) *d = *s;
-                     else std::copy_n(s, inner, d);
+                     if (inner == 1)
+                       *d = *s;
+                     else
+                       std::copy_n(s, inner, d);
                    }
                  });
   });
@@ -270,7 +276,8 @@ int64_t minmax_all_index(const Tensor& x_in, bool is_max) {
   });
 }
 
-void var_axes(const Tensor& x_in, int64_t first, int64_t last, int64_t ddof, const Tensor& out, const Tensor& mean) {
+void var_axes(const Tensor& x_in, int64_t first, int64_t last, int64_t ddof, const Tensor& out,
+              const Tensor& mean) {
   Tensor x = contiguous_data(x_in);
   const Shape& s = x.shape();
   int64_t outer = 1, n = 1, inner = 1;

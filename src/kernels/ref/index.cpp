@@ -1,9 +1,10 @@
 // Readable reference kernels for index.h: one element at a time through explicit multi-indices. The tests use
 // them as the oracle for the fast kernels in src/kernels/cpu/index.cpp.
+#include "ember/kernels/index.h"
+
 #include <cmath>
 
 #include "ember/core/dispatch.h"
-#include "ember/kernels/index.h"
 
 namespace ember::kernels {
 
@@ -84,7 +85,8 @@ void scatter_add_ref(const Tensor& g_in, int64_t axis, const Tensor& index_in, c
   });
 }
 
-void minmax_axis_ref(const Tensor& x_in, int64_t axis, bool is_max, const Tensor& values, const Tensor& indices) {
+void minmax_axis_ref(const Tensor& x_in, int64_t axis, bool is_max, const Tensor& values,
+                     const Tensor& indices) {
   Tensor x = contiguous_data(x_in);
   int64_t* pi = indices.data<int64_t>();
   dispatch_all(x.dtype(), [&](auto tag) {
