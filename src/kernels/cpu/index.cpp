@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "ember/core/dispatch.h"
 #include "ember/kernels/loops.h"
@@ -51,6 +52,42 @@ void split_grid(int64_t outer, int64_t inner, int64_t work_per_cell, F f) {
 template <typename T>
 inline bool better(T v, T best, bool is_max) {
   return (is_max ? !(v <= best) : !(v >= best)) && best == best;
+}
+
+// Index of the first max/min of a run without NaN, in two vectorisable passes (the extremum over 16 lanes,
+// then the first position holding it); -1 when the run holds a NaN (the caller then scans for it).
+template <typename T>
+int64_t first_extremum(const T* p, int64_t n, bool is_max) {
+  constexpr int L = 16;
+  T acc[L];
+  for (int j = 0; j < L; ++j) acc[j] = p[0];
+  bool nan = false;
+  int64_t k = 0;
+  if (is_max) {
+    for (; k + L <= n; k += L)
+      for (int j = 0; j < L; ++j) {
+        T v = p[k + j];
+        nan |= v != v;
+        acc[j] = v > acc[j] ? v : acc[j];
+      }
+  } else {
+    for (; k + L <= n; k += L)
+      for (int j = 0; j < L; ++j) {
+        T v = p[k + j];
+        nan |= v != v;
+        acc[j] = v < acc[j] ? v : acc[j];
+      }
+  }
+  T best = acc[0];
+  for (int j = 1; j < L; ++j) best = is_max ? std::max(best, acc[j]) : std::min(best, acc[j]);
+  for (; k < n; ++k) {
+    nan |= p[k] != p[k];
+    best = is_max ? std::max(best, p[k]) : std::min(best, p[k]);
+  }
+  if (nan) return -1;
+  for (k = 0; k < n; ++k)
+    if (p[k] == best) return k;
+  return -1;
 }
 
 }  // namespace
@@ -161,6 +198,17 @@ void gather(const Tensor& x_in, int64_t axis, const Tensor& index_in, const Tens
     const int64_t m = geo.m, inner = geo.inner, sa = geo.x_axis_stride;
     parallel_for(0, geo.outer * m, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(inner, 1)),
                  [&](int64_t lo, int64_t hi) {
+                   if (inner == 1) {  // gathering along the last axis: one element per row
+                     int64_t o = lo / m, j = lo % m;
+                     for (int64_t r = lo; r < hi; ++r) {
+                       po[r] = px[geo.outer_off[o] + idx[r] * sa];
+                       if (++j == m) {
+                         j = 0;
+                         ++o;
+                       }
+                     }
+                     return;
+                   }
                    for (int64_t r = lo; r < hi; ++r) {
                      const T* xb = px + geo.outer_off[r / m];
                      const int64_t* ir = idx + r * inner;
@@ -215,6 +263,14 @@ void minmax_axis(const Tensor& x_in, int64_t axis, bool is_max, const Tensor& va
                    [&](int64_t lo, int64_t hi) {
                      for (int64_t o = lo; o < hi; ++o) {
                        const T* p = px + o * n;
+                       if constexpr (std::is_floating_point_v<T>) {
+                         int64_t at = first_extremum(p, n, is_max);
+                         if (at >= 0) {
+                           pv[o] = p[at];
+                           pi[o] = at;
+                           continue;
+                         }
+                       }
                        T best = p[0];
                        int64_t bi = 0;
                        for (int64_t k = 1; k < n; ++k)
