@@ -225,8 +225,27 @@ void check_mask(const Tensor& m, const char* op, const char* what) {
               dtype_name(m.dtype()), " (make one with a comparison such as ember::gt)");
 }
 
+// cond ? a : b through the branch-free dense kernel when every operand is contiguous with the result's size
+// (a or b may also be a single value); an undefined Tensor otherwise.
+Tensor try_select_dense(const Tensor& cond, const Tensor& a, const Tensor& b, const Shape& shape) {
+  const int64_t n = shape.numel();
+  auto fits = [&](const Tensor& t, bool may_be_scalar) {
+    return t.is_contiguous() && (t.shape() == shape || (may_be_scalar && t.numel() == 1));
+  };
+  if (n == 0 || !fits(cond, false) || !fits(a, true) || !fits(b, true)) return Tensor();
+  Tensor out = empty(shape, a.dtype());
+  kernels::select_dense(cond, a, b, out);
+  return out;
+}
+
 // g where the mask is false (keep_where_true = false) or true, else 0.
 Tensor masked_grad(const Tensor& g, const Tensor& mask, bool keep_where_true, const char* op) {
+  if (g.shape() == mask.shape()) {
+    Tensor zero = zeros(Shape{}, g.dtype());
+    Tensor r = keep_where_true ? try_select_dense(mask, g, zero, g.shape())
+                               : try_select_dense(mask, zero, g, g.shape());
+    if (r.defined()) return r;
+  }
   return dispatch_floating(g.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     return kernels::map2<T, T, bool>(
@@ -346,12 +365,14 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
   Shape shape = broadcast_shapes(x.shape(), mask.shape(), "masked_fill");
   EMBER_CHECK(shape == x.shape(), ShapeError, "masked_fill: mask of shape ", mask.shape(),
               " does not broadcast to the input's shape ", x.shape());
-  Tensor out = dispatch_all(x.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    const T v = static_cast<T>(value);
-    return kernels::map2<T, T, bool>(x, mask, x.dtype(), "masked_fill",
-                                     [v](T a, bool m) { return m ? v : a; });
-  });
+  Tensor out = try_select_dense(mask, full(Shape{}, value, x.dtype()), x, x.shape());
+  if (!out.defined())
+    out = dispatch_all(x.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      const T v = static_cast<T>(value);
+      return kernels::map2<T, T, bool>(x, mask, x.dtype(), "masked_fill",
+                                       [v](T a, bool m) { return m ? v : a; });
+    });
   if (autograd::any_requires_grad({&x})) {
     auto n = std::make_shared<MaskedFillBackward>();
     n->mask = copy_as(mask, DType::Bool);
@@ -366,11 +387,14 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   EMBER_CHECK(a.defined() && b.defined(), ValueError, "where: undefined tensor");
   EMBER_CHECK(a.dtype() == b.dtype(), DTypeError, "where: the two value tensors have different dtypes ",
               dtype_name(a.dtype()), " and ", dtype_name(b.dtype()));
-  Tensor out = dispatch_all(a.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    return kernels::map3<T, bool, T, T>(cond, a, b, a.dtype(), "where",
-                                        [](bool c, T x, T y) { return c ? x : y; });
-  });
+  Shape shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
+  Tensor out = try_select_dense(cond, a, b, shape);
+  if (!out.defined())
+    out = dispatch_all(a.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      return kernels::map3<T, bool, T, T>(cond, a, b, a.dtype(), "where",
+                                          [](bool c, T x, T y) { return c ? x : y; });
+    });
   if (autograd::any_requires_grad({&a, &b})) {
     auto n = std::make_shared<WhereBackward>();
     n->cond = copy_as(cond, DType::Bool);

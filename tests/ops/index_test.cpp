@@ -199,3 +199,25 @@ TEST(Index, FastKernelsMatchReference) {
     }
   }
 }
+
+// The branch-free dense select (all operands contiguous, result-sized or single values) against element access.
+TEST(Index, DenseSelectPathsMatchElementwise) {
+  Tensor x = randn({300, 200}), y = randn({300, 200});
+  Tensor m = gt(randn({300, 200}), 0.0);
+  std::vector<double> xv = x.to_double_vector(), yv = y.to_double_vector(), mv = m.to_double_vector();
+  std::vector<double> w = where(m, x, y).to_double_vector();
+  std::vector<double> f = masked_fill(x, m, 2.5).to_double_vector();
+  std::vector<double> s = where(m, x, scalar_tensor(-1.0)).to_double_vector();
+  int bad = 0;
+  for (size_t i = 0; i < xv.size(); ++i) {
+    bad += w[i] != (mv[i] != 0 ? xv[i] : yv[i]);
+    bad += f[i] != (mv[i] != 0 ? 2.5 : xv[i]);
+    bad += s[i] != (mv[i] != 0 ? xv[i] : -1.0);
+  }
+  EXPECT_EQ(bad, 0);
+  Tensor xg = x.detach().requires_grad_();
+  sum(masked_fill(xg, m, 0.0)).backward();
+  std::vector<double> g = xg.grad().to_double_vector();
+  for (size_t i = 0; i < g.size(); ++i) bad += g[i] != (mv[i] != 0 ? 0.0 : 1.0);
+  EXPECT_EQ(bad, 0);
+}

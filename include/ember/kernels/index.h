@@ -38,6 +38,11 @@ int64_t minmax_all_index(const Tensor& x, bool is_max);
 void var_axes(const Tensor& x, int64_t first, int64_t last, int64_t ddof, const Tensor& out,
               const Tensor& mean);
 
+// out[i] = mask[i] ? a[i] : b[i] where mask (bool), a, b and out have out's number of elements and are
+// contiguous, except that a or b may hold a single value used everywhere. Branch-free (the mask is widened to
+// the value type a block at a time so that the select vectorises): a random mask costs no mispredictions.
+void select_dense(const Tensor& mask, const Tensor& a, const Tensor& b, const Tensor& out);
+
 // Readable references.
 void index_select_ref(const Tensor& x, int64_t axis, const Tensor& index, const Tensor& out);
 void index_add_ref(const Tensor& g, int64_t axis, const Tensor& index, const Tensor& dx);

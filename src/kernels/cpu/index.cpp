@@ -397,4 +397,54 @@ void var_axes(const Tensor& x_in, int64_t first, int64_t last, int64_t ddof, con
   });
 }
 
+namespace {
+template <typename T>
+void select_run(const uint8_t* m, const T* a, bool a_dense, const T* b, bool b_dense, T* o, int64_t n) {
+  constexpr int64_t B = 256;
+  T mk[B];
+  for (int64_t i0 = 0; i0 < n; i0 += B) {
+    const int64_t e = std::min(n - i0, B);
+    const uint8_t* mi = m + i0;
+    T* oi = o + i0;
+    for (int64_t j = 0; j < e; ++j) mk[j] = static_cast<T>(mi[j]);
+    if (a_dense && b_dense) {
+      const T* ai = a + i0;
+      const T* bi = b + i0;
+      for (int64_t j = 0; j < e; ++j) oi[j] = mk[j] != T(0) ? ai[j] : bi[j];
+    } else if (a_dense) {
+      const T* ai = a + i0;
+      const T bv = *b;
+      for (int64_t j = 0; j < e; ++j) oi[j] = mk[j] != T(0) ? ai[j] : bv;
+    } else if (b_dense) {
+      const T av = *a;
+      const T* bi = b + i0;
+      for (int64_t j = 0; j < e; ++j) oi[j] = mk[j] != T(0) ? av : bi[j];
+    } else {
+      const T av = *a, bv = *b;
+      for (int64_t j = 0; j < e; ++j) oi[j] = mk[j] != T(0) ? av : bv;
+    }
+  }
+}
+}  // namespace
+
+void select_dense(const Tensor& mask, const Tensor& a, const Tensor& b, const Tensor& out) {
+  const int64_t n = out.numel();
+  const uint8_t* pm = reinterpret_cast<const uint8_t*>(mask.data<bool>());
+  const bool a_dense = a.numel() == n && n != 1, b_dense = b.numel() == n && n != 1;
+  dispatch_all(out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* pa = static_cast<const T*>(a.raw_data());
+    const T* pb = static_cast<const T*>(b.raw_data());
+    T* po = static_cast<T*>(out.raw_data());
+    if constexpr (std::is_same_v<T, bool>) {
+      for (int64_t i = 0; i < n; ++i) po[i] = pm[i] ? pa[a_dense ? i : 0] : pb[b_dense ? i : 0];
+    } else {
+      parallel_for(0, n, kParallelGrain, [&](int64_t lo, int64_t hi) {
+        select_run<T>(pm + lo, a_dense ? pa + lo : pa, a_dense, b_dense ? pb + lo : pb, b_dense, po + lo,
+                      hi - lo);
+      });
+    }
+  });
+}
+
 }  // namespace ember::kernels
