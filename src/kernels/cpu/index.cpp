@@ -199,13 +199,11 @@ void gather(const Tensor& x_in, int64_t axis, const Tensor& index_in, const Tens
     parallel_for(0, geo.outer * m, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(inner, 1)),
                  [&](int64_t lo, int64_t hi) {
                    if (inner == 1) {  // gathering along the last axis: one element per row
-                     int64_t o = lo / m, j = lo % m;
-                     for (int64_t r = lo; r < hi; ++r) {
-                       po[r] = px[geo.outer_off[o] + idx[r] * sa];
-                       if (++j == m) {
-                         j = 0;
-                         ++o;
-                       }
+                     const int64_t* oo = geo.outer_off.data();
+                     for (int64_t o = lo / m; o * m < hi; ++o) {
+                       const T* xb = px + oo[o];
+                       const int64_t j0 = std::max(lo, o * m), j1 = std::min(hi, (o + 1) * m);
+                       for (int64_t r = j0; r < j1; ++r) po[r] = xb[idx[r] * sa];
                      }
                      return;
                    }
