@@ -12,8 +12,8 @@ namespace ember {
 namespace {
 
 // Padding for one spatial dimension: {before, after}.
-std::array<int64_t, 2> resolve_padding(const Padding2d& p, int64_t explicit_pad, int64_t in, int64_t k, int64_t s,
-                                       int64_t d) {
+std::array<int64_t, 2> resolve_padding(const Padding2d& p, int64_t explicit_pad, int64_t in, int64_t k,
+                                       int64_t s, int64_t d) {
   if (p.explicit_pair) return {explicit_pad, explicit_pad};
   if (p.mode == Padding::Valid) return {0, 0};
   // "same": out = ceil(in / s); the odd pixel goes after (PyTorch's padding='same', Keras/TF 'same').
@@ -31,9 +31,9 @@ kernels::Conv2dGeom conv_geometry(const Tensor& x, const Tensor& w, const Tensor
   EMBER_CHECK(x.dtype() == w.dtype(), DTypeError, op, ": input is ", dtype_name(x.dtype()), " but weight is ",
               dtype_name(w.dtype()));
   EMBER_CHECK(p.groups >= 1, ValueError, op, ": groups must be >= 1, got ", p.groups);
-  EMBER_CHECK(p.stride[0] >= 1 && p.stride[1] >= 1 && p.dilation[0] >= 1 && p.dilation[1] >= 1, ValueError, op,
-              ": stride and dilation must be >= 1, got stride (", p.stride[0], ", ", p.stride[1], ") dilation (",
-              p.dilation[0], ", ", p.dilation[1], ")");
+  EMBER_CHECK(p.stride[0] >= 1 && p.stride[1] >= 1 && p.dilation[0] >= 1 && p.dilation[1] >= 1, ValueError,
+              op, ": stride and dilation must be >= 1, got stride (", p.stride[0], ", ", p.stride[1],
+              ") dilation (", p.dilation[0], ", ", p.dilation[1], ")");
   EMBER_CHECK(!p.padding.explicit_pair || (p.padding.h >= 0 && p.padding.w >= 0), ValueError, op,
               ": padding must be >= 0, got (", p.padding.h, ", ", p.padding.w, ")");
   kernels::Conv2dGeom g;
@@ -42,12 +42,12 @@ kernels::Conv2dGeom conv_geometry(const Tensor& x, const Tensor& w, const Tensor
   g.groups = p.groups;
   EMBER_CHECK(g.o % g.groups == 0, ShapeError, op, ": ", g.o, " output channels (weight shape ", w.shape(),
               ") are not divisible by groups=", g.groups);
-  EMBER_CHECK(g.c == w.size(1) * g.groups, ShapeError, op, ": input channels do not match the weight: expected ",
-              w.size(1) * g.groups, " channels (weight shape ", w.shape(), ", groups=", g.groups,
-              "), got input shape ", x.shape());
+  EMBER_CHECK(g.c == w.size(1) * g.groups, ShapeError, op,
+              ": input channels do not match the weight: expected ", w.size(1) * g.groups,
+              " channels (weight shape ", w.shape(), ", groups=", g.groups, "), got input shape ", x.shape());
   if (b.defined()) {
-    EMBER_CHECK(b.dim() == 1 && b.size(0) == g.o, ShapeError, op, ": expected bias of shape (", g.o, ",), got ",
-                b.shape());
+    EMBER_CHECK(b.dim() == 1 && b.size(0) == g.o, ShapeError, op, ": expected bias of shape (", g.o,
+                ",), got ", b.shape());
     EMBER_CHECK(b.dtype() == x.dtype(), DTypeError, op, ": bias is ", dtype_name(b.dtype()), " but input is ",
                 dtype_name(x.dtype()));
   }
@@ -56,8 +56,8 @@ kernels::Conv2dGeom conv_geometry(const Tensor& x, const Tensor& w, const Tensor
   auto pw = resolve_padding(p.padding, p.padding.w, g.w, g.kw, g.sw, g.dw);
   g.pt = ph[0], g.pb = ph[1], g.pl = pw[0], g.pr = pw[1];
   const int64_t ekh = g.dh * (g.kh - 1) + 1, ekw = g.dw * (g.kw - 1) + 1;
-  EMBER_CHECK(ekh <= g.h + g.pt + g.pb && ekw <= g.w + g.pl + g.pr, ShapeError, op, ": kernel ", ekh, "x", ekw,
-              " (dilated) is larger than the padded input ", g.h + g.pt + g.pb, "x", g.w + g.pl + g.pr,
+  EMBER_CHECK(ekh <= g.h + g.pt + g.pb && ekw <= g.w + g.pl + g.pr, ShapeError, op, ": kernel ", ekh, "x",
+              ekw, " (dilated) is larger than the padded input ", g.h + g.pt + g.pb, "x", g.w + g.pl + g.pr,
               " (input shape ", x.shape(), ", weight shape ", w.shape(), ")");
   g.oh = (g.h + g.pt + g.pb - ekh) / g.sh + 1;
   g.ow = (g.w + g.pl + g.pr - ekw) / g.sw + 1;
@@ -95,7 +95,8 @@ struct Conv2dBackward : autograd::Node {
                                          want_b ? db.data<float>() : nullptr);
       }
     } else {
-      if (want_x) kernels::conv2d_backward_data_ref(geom, g.data<double>(), ws.data<double>(), dx.data<double>());
+      if (want_x)
+        kernels::conv2d_backward_data_ref(geom, g.data<double>(), ws.data<double>(), dx.data<double>());
       if (want_w || want_b) {
         Tensor dw_buf = want_w ? dw : empty(ws.shape(), ws.dtype());
         kernels::conv2d_backward_weights_ref(geom, xs.data<double>(), g.data<double>(), dw_buf.data<double>(),
@@ -111,7 +112,8 @@ struct Conv2dBackward : autograd::Node {
   }
 };
 
-Tensor conv2d_impl(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& p, bool relu) {
+Tensor conv2d_impl(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& p,
+                   bool relu) {
   const char* op = relu ? "conv2d_relu" : "conv2d";
   kernels::Conv2dGeom g = conv_geometry(x, weight, bias, p, op);
   Tensor xc = contiguous_data(x), wc = contiguous_data(weight);

@@ -42,7 +42,8 @@ struct EmbeddingBackward : autograd::Node {
 
 Tensor embedding(const Tensor& weight, const Tensor& indices, std::optional<int64_t> padding_idx) {
   EMBER_CHECK(weight.defined() && indices.defined(), ValueError, "embedding: undefined weight or indices");
-  EMBER_CHECK(weight.dim() == 2, ShapeError, "embedding: expected weight of shape (V, D), got ", weight.shape());
+  EMBER_CHECK(weight.dim() == 2, ShapeError, "embedding: expected weight of shape (V, D), got ",
+              weight.shape());
   EMBER_CHECK(indices.dtype() == DType::Int64, DTypeError, "embedding: indices must be int64, got ",
               dtype_name(indices.dtype()));
   const int64_t v = weight.size(0), d = weight.size(1);
@@ -66,9 +67,10 @@ Tensor embedding(const Tensor& weight, const Tensor& indices, std::optional<int6
     using T = decltype(tag);
     const T* wp = wc.data<T>();
     T* op = out.data<T>();
-    parallel_for(0, count, std::max<int64_t>(1, 16384 / std::max<int64_t>(d, 1)), [&](int64_t lo, int64_t hi) {
-      for (int64_t i = lo; i < hi; ++i) std::memcpy(op + i * d, wp + ip[i] * d, sizeof(T) * d);
-    });
+    parallel_for(0, count, std::max<int64_t>(1, 16384 / std::max<int64_t>(d, 1)),
+                 [&](int64_t lo, int64_t hi) {
+                   for (int64_t i = lo; i < hi; ++i) std::memcpy(op + i * d, wp + ip[i] * d, sizeof(T) * d);
+                 });
   });
   if (autograd::any_requires_grad({&weight})) {
     auto n = std::make_shared<EmbeddingBackward>();

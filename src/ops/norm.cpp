@@ -13,8 +13,8 @@ void check_param(const Tensor& t, const Shape& want, const Tensor& x, const char
   if (!t.defined()) return;
   EMBER_CHECK(t.shape() == want, ShapeError, op, ": expected ", what, " of shape ", want, " for input shape ",
               x.shape(), ", got ", t.shape());
-  EMBER_CHECK(t.dtype() == x.dtype(), DTypeError, op, ": ", what, " is ", dtype_name(t.dtype()), " but input is ",
-              dtype_name(x.dtype()));
+  EMBER_CHECK(t.dtype() == x.dtype(), DTypeError, op, ": ", what, " is ", dtype_name(t.dtype()),
+              " but input is ", dtype_name(x.dtype()));
 }
 
 template <typename T>
@@ -40,7 +40,8 @@ struct BatchNormBackward : autograd::Node {
       using T = decltype(tag);
       kernels::batch_norm_backward<T>(n, c, s, xs.data<T>(), g.data<T>(), ptr_or_null<T>(ws), mean.data<T>(),
                                       invstd.data<T>(), training, dx.defined() ? dx.data<T>() : nullptr,
-                                      dw.defined() ? dw.data<T>() : nullptr, db.defined() ? db.data<T>() : nullptr);
+                                      dw.defined() ? dw.data<T>() : nullptr,
+                                      db.defined() ? db.data<T>() : nullptr);
     });
     return {dx, dw, db};
   }
@@ -69,7 +70,8 @@ struct LayerNormBackward : autograd::Node {
       using T = decltype(tag);
       kernels::layer_norm_backward<T>(rows, d, xs.data<T>(), g.data<T>(), ptr_or_null<T>(ws), mean.data<T>(),
                                       rstd.data<T>(), dx.defined() ? dx.data<T>() : nullptr,
-                                      dw.defined() ? dw.data<T>() : nullptr, db.defined() ? db.data<T>() : nullptr);
+                                      dw.defined() ? dw.data<T>() : nullptr,
+                                      db.defined() ? db.data<T>() : nullptr);
     });
     return {dx, dw, db};
   }
@@ -97,8 +99,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, con
   EMBER_CHECK(running_mean.defined() == running_var.defined(), ValueError, op,
               ": give both running_mean and running_var or neither");
   if (training) {
-    EMBER_CHECK(n * s > 1, ValueError, op, ": expected more than 1 value per channel when training, got input shape ",
-                x.shape());
+    EMBER_CHECK(n * s > 1, ValueError, op,
+                ": expected more than 1 value per channel when training, got input shape ", x.shape());
   } else {
     EMBER_CHECK(running_mean.defined(), ValueError, op, ": eval mode needs running_mean and running_var");
   }
@@ -114,8 +116,9 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, con
     using T = decltype(tag);
     T* rm = running_mean.defined() ? running_mean.data<T>() : nullptr;
     T* rv = running_var.defined() ? running_var.data<T>() : nullptr;
-    kernels::batch_norm_forward<T>(n, c, s, xc.data<T>(), ptr_or_null<T>(wc), ptr_or_null<T>(bc), out.data<T>(),
-                                   training, momentum, eps, rm, rv, mean.data<T>(), invstd.data<T>());
+    kernels::batch_norm_forward<T>(n, c, s, xc.data<T>(), ptr_or_null<T>(wc), ptr_or_null<T>(bc),
+                                   out.data<T>(), training, momentum, eps, rm, rv, mean.data<T>(),
+                                   invstd.data<T>());
   });
   if (training && running_mean.defined()) {
     running_mean.bump_version();
@@ -154,8 +157,8 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
   Tensor mean = empty({rows}, x.dtype()), rstd = empty({rows}, x.dtype());
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    kernels::layer_norm_forward<T>(rows, d, xc.data<T>(), ptr_or_null<T>(wc), ptr_or_null<T>(bc), eps, out.data<T>(),
-                                   mean.data<T>(), rstd.data<T>());
+    kernels::layer_norm_forward<T>(rows, d, xc.data<T>(), ptr_or_null<T>(wc), ptr_or_null<T>(bc), eps,
+                                   out.data<T>(), mean.data<T>(), rstd.data<T>());
   });
   if (autograd::any_requires_grad({&x, &weight, &bias})) {
     auto node = std::make_shared<LayerNormBackward>();

@@ -20,15 +20,16 @@ int64_t pooled_size(int64_t in, int64_t k, int64_t s, int64_t p, bool ceil_mode)
 kernels::Pool2dGeom pool_geometry(const Tensor& x, Pair kernel, std::optional<Pair> stride, Pair padding,
                                   bool ceil_mode, const char* op) {
   EMBER_CHECK(x.defined(), ValueError, op, ": undefined input");
-  EMBER_CHECK(x.dim() == 4 || x.dim() == 3, ShapeError, op, ": expected input of rank 4 (N, C, H, W) or 3, got shape ",
-              x.shape());
+  EMBER_CHECK(x.dim() == 4 || x.dim() == 3, ShapeError, op,
+              ": expected input of rank 4 (N, C, H, W) or 3, got shape ", x.shape());
   Pair s = stride.value_or(kernel);
   EMBER_CHECK(kernel[0] >= 1 && kernel[1] >= 1 && s[0] >= 1 && s[1] >= 1, ValueError, op,
-              ": kernel and stride must be >= 1, got kernel (", kernel[0], ", ", kernel[1], ") stride (", s[0], ", ",
-              s[1], ")");
-  EMBER_CHECK(padding[0] >= 0 && padding[1] >= 0 && 2 * padding[0] <= kernel[0] && 2 * padding[1] <= kernel[1],
-              ValueError, op, ": padding (", padding[0], ", ", padding[1],
-              ") must be non-negative and at most half the kernel (", kernel[0], ", ", kernel[1], ")");
+              ": kernel and stride must be >= 1, got kernel (", kernel[0], ", ", kernel[1], ") stride (",
+              s[0], ", ", s[1], ")");
+  EMBER_CHECK(
+      padding[0] >= 0 && padding[1] >= 0 && 2 * padding[0] <= kernel[0] && 2 * padding[1] <= kernel[1],
+      ValueError, op, ": padding (", padding[0], ", ", padding[1],
+      ") must be non-negative and at most half the kernel (", kernel[0], ", ", kernel[1], ")");
   kernels::Pool2dGeom g;
   g.h = x.size(-2), g.w = x.size(-1);
   g.planes = x.numel() / std::max<int64_t>(g.h * g.w, 1);
@@ -127,8 +128,8 @@ Tensor adaptive_avg_pool2d(const Tensor& x, Pair out_hw) {
   EMBER_CHECK(x.defined(), ValueError, "adaptive_avg_pool2d: undefined input");
   EMBER_CHECK(x.dim() == 4 || x.dim() == 3, ShapeError,
               "adaptive_avg_pool2d: expected input of rank 4 (N, C, H, W) or 3, got shape ", x.shape());
-  EMBER_CHECK(out_hw[0] >= 1 && out_hw[1] >= 1, ValueError, "adaptive_avg_pool2d: output size must be >= 1, got (",
-              out_hw[0], ", ", out_hw[1], ")");
+  EMBER_CHECK(out_hw[0] >= 1 && out_hw[1] >= 1, ValueError,
+              "adaptive_avg_pool2d: output size must be >= 1, got (", out_hw[0], ", ", out_hw[1], ")");
   kernels::Pool2dGeom g;
   g.h = x.size(-2), g.w = x.size(-1);
   EMBER_CHECK(g.h >= 1 && g.w >= 1, ShapeError, "adaptive_avg_pool2d: empty spatial input ", x.shape());

@@ -1,7 +1,7 @@
-// Kernels behind the conv/pool/norm/embedding ops: raw loops and oneDNN calls over contiguous row-major buffers,
-// no autograd. The fast versions (src/kernels/cpu/conv.cpp, pool_norm.cpp) run float32 through oneDNN or
-// vectorised parallel loops; the readable reference versions (src/kernels/ref/) are the oracle in tests and
-// benchmarks, and the float64 path.
+// Kernels behind the conv/pool/norm/embedding ops: raw loops and oneDNN calls over contiguous row-major
+// buffers, no autograd. The fast versions (src/kernels/cpu/conv.cpp, pool_norm.cpp) run float32 through
+// oneDNN or vectorised parallel loops; the readable reference versions (src/kernels/ref/) are the oracle in
+// tests and benchmarks, and the float64 path.
 //
 //   kernels::Conv2dGeom g = ...;  // NCHW input, (O, I/groups, kh, kw) weight
 //   kernels::conv2d_forward(g, x, w, b, y, /*relu=*/false);
@@ -67,24 +67,25 @@ void adaptive_avg_pool2d_backward(const Pool2dGeom& g, const T* dy, T* dx);
 // Training: batch statistics into mean/invstd (invstd = 1/sqrt(biased var + eps)); running stats (may be
 // null) updated with momentum using the unbiased variance. Eval: mean/invstd computed from running stats.
 template <typename T>
-void batch_norm_forward(int64_t n, int64_t c, int64_t s, const T* x, const T* w, const T* b, T* y, bool training,
-                        double momentum, double eps, T* running_mean, T* running_var, T* mean, T* invstd);
+void batch_norm_forward(int64_t n, int64_t c, int64_t s, const T* x, const T* w, const T* b, T* y,
+                        bool training, double momentum, double eps, T* running_mean, T* running_var, T* mean,
+                        T* invstd);
 template <typename T>
 void batch_norm_forward_ref(int64_t n, int64_t c, int64_t s, const T* x, const T* w, const T* b, T* y,
-                            bool training, double momentum, double eps, T* running_mean, T* running_var, T* mean,
-                            T* invstd);
+                            bool training, double momentum, double eps, T* running_mean, T* running_var,
+                            T* mean, T* invstd);
 // dx may be null; dw/db may be null. training selects the batch-statistics gradient.
 template <typename T>
 void batch_norm_backward(int64_t n, int64_t c, int64_t s, const T* x, const T* dy, const T* w, const T* mean,
                          const T* invstd, bool training, T* dx, T* dw, T* db);
 template <typename T>
-void batch_norm_backward_ref(int64_t n, int64_t c, int64_t s, const T* x, const T* dy, const T* w, const T* mean,
-                             const T* invstd, bool training, T* dx, T* dw, T* db);
+void batch_norm_backward_ref(int64_t n, int64_t c, int64_t s, const T* x, const T* dy, const T* w,
+                             const T* mean, const T* invstd, bool training, T* dx, T* dw, T* db);
 
 // ---- layer norm over rows of length d ----
 template <typename T>
-void layer_norm_forward(int64_t rows, int64_t d, const T* x, const T* w, const T* b, double eps, T* y, T* mean,
-                        T* rstd);
+void layer_norm_forward(int64_t rows, int64_t d, const T* x, const T* w, const T* b, double eps, T* y,
+                        T* mean, T* rstd);
 template <typename T>
 void layer_norm_backward(int64_t rows, int64_t d, const T* x, const T* dy, const T* w, const T* mean,
                          const T* rstd, T* dx, T* dw, T* db);

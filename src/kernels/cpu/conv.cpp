@@ -3,14 +3,14 @@
 // formats (format_tag::any) and Ember reorders from/to its plain NCHW/OIHW buffers with cached reorders into
 // buffers allocated once (first touch of fresh memory is expensive on these machines). Scratchpads are
 // user-managed and reused for the same reason.
-#include <oneapi/dnnl/dnnl.hpp>
+#include "ember/kernels/conv.h"
 
 #include <memory>
+#include <oneapi/dnnl/dnnl.hpp>
 #include <string>
 #include <unordered_map>
 
 #include "ember/core/error.h"
-#include "ember/kernels/conv.h"
 
 namespace ember::kernels {
 
@@ -51,10 +51,12 @@ Descs plain_descs(const Conv2dGeom& g) {
   return d;
 }
 
-memory::desc any_like(const memory::desc& d) { return memory::desc(d.dims(), dt::f32, tag::any); }
+memory::desc any_like(const memory::desc& d) {
+  return memory::desc(d.dims(), dt::f32, tag::any);
+}
 
-// A tensor argument seen by a primitive: the user's plain buffer, and when the primitive wants another layout,
-// a cached reorder to/from an internal buffer of that layout.
+// A tensor argument seen by a primitive: the user's plain buffer, and when the primitive wants another
+// layout, a cached reorder to/from an internal buffer of that layout.
 struct Arg {
   memory user;
   memory internal;
@@ -95,20 +97,20 @@ dnnl::primitive_attr scratch_attr() {
 }
 
 std::string key_of(const Conv2dGeom& g, const char* kind, bool flag) {
-  return detail::concat(kind, flag, ':', g.n, ',', g.c, ',', g.h, ',', g.w, ',', g.o, ',', g.kh, ',', g.kw, ',', g.sh,
-                        ',', g.sw, ',', g.pt, ',', g.pb, ',', g.pl, ',', g.pr, ',', g.dh, ',', g.dw, ',', g.groups);
+  return detail::concat(kind, flag, ':', g.n, ',', g.c, ',', g.h, ',', g.w, ',', g.o, ',', g.kh, ',', g.kw,
+                        ',', g.sh, ',', g.sw, ',', g.pt, ',', g.pb, ',', g.pl, ',', g.pr, ',', g.dh, ',',
+                        g.dw, ',', g.groups);
 }
 
 dnnl::convolution_forward::primitive_desc forward_pd(const Conv2dGeom& g, bool with_bias, bool relu) {
   Descs d = plain_descs(g);
-  auto desc = with_bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training,
-                                                          dnnl::algorithm::convolution_direct, any_like(d.src),
-                                                          any_like(d.wei), d.bias, any_like(d.dst), d.strides,
-                                                          d.dilates, d.pad_l, d.pad_r)
-                        : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training,
-                                                          dnnl::algorithm::convolution_direct, any_like(d.src),
-                                                          any_like(d.wei), any_like(d.dst), d.strides, d.dilates,
-                                                          d.pad_l, d.pad_r);
+  auto desc =
+      with_bias ? dnnl::convolution_forward::desc(
+                      dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, any_like(d.src),
+                      any_like(d.wei), d.bias, any_like(d.dst), d.strides, d.dilates, d.pad_l, d.pad_r)
+                : dnnl::convolution_forward::desc(
+                      dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, any_like(d.src),
+                      any_like(d.wei), any_like(d.dst), d.strides, d.dilates, d.pad_l, d.pad_r);
   dnnl::primitive_attr attr = scratch_attr();
   if (relu) {
     dnnl::post_ops ops;
@@ -159,10 +161,10 @@ ForwardEntry& forward_entry(const Conv2dGeom& g, bool with_bias, bool relu) {
   return *c.emplace(key, std::move(e)).first->second;
 }
 
-
 }  // namespace
 
-void conv2d_forward(const Conv2dGeom& g, const float* x, const float* w, const float* b, float* y, bool relu) {
+void conv2d_forward(const Conv2dGeom& g, const float* x, const float* w, const float* b, float* y,
+                    bool relu) {
   ForwardEntry& e = forward_entry(g, b != nullptr, relu);
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, e.src.bind_input(x)},
                                        {DNNL_ARG_WEIGHTS, e.wei.bind_input(w)},
@@ -184,8 +186,9 @@ void conv2d_backward_data(const Conv2dGeom& g, const float* dy, const float* w, 
   if (it == c.end()) {
     Descs d = plain_descs(g);
     auto hint = forward_pd(g, false, false);
-    dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, any_like(d.src), any_like(d.wei),
-                                               any_like(d.dst), d.strides, d.dilates, d.pad_l, d.pad_r);
+    dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, any_like(d.src),
+                                               any_like(d.wei), any_like(d.dst), d.strides, d.dilates,
+                                               d.pad_l, d.pad_r);
     dnnl::convolution_backward_data::primitive_desc pd(desc, scratch_attr(), cpu_engine(), hint);
     auto e = std::make_unique<BackwardDataEntry>();
     e->prim = dnnl::convolution_backward_data(pd);
@@ -211,12 +214,12 @@ void conv2d_backward_weights(const Conv2dGeom& g, const float* x, const float* d
   if (it == c.end()) {
     Descs d = plain_descs(g);
     auto hint = forward_pd(g, db != nullptr, false);
-    auto desc = db ? dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, any_like(d.src),
-                                                              any_like(d.wei), d.bias, any_like(d.dst), d.strides,
-                                                              d.dilates, d.pad_l, d.pad_r)
-                   : dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, any_like(d.src),
-                                                              any_like(d.wei), any_like(d.dst), d.strides,
-                                                              d.dilates, d.pad_l, d.pad_r);
+    auto desc = db ? dnnl::convolution_backward_weights::desc(
+                         dnnl::algorithm::convolution_direct, any_like(d.src), any_like(d.wei), d.bias,
+                         any_like(d.dst), d.strides, d.dilates, d.pad_l, d.pad_r)
+                   : dnnl::convolution_backward_weights::desc(
+                         dnnl::algorithm::convolution_direct, any_like(d.src), any_like(d.wei),
+                         any_like(d.dst), d.strides, d.dilates, d.pad_l, d.pad_r);
     dnnl::convolution_backward_weights::primitive_desc pd(desc, scratch_attr(), cpu_engine(), hint);
     auto e = std::make_unique<BackwardWeightsEntry>();
     e->prim = dnnl::convolution_backward_weights(pd);

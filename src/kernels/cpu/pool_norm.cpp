@@ -1,5 +1,6 @@
-// Pooling, batch norm and layer norm kernels: parallel over planes / channels / rows (static split, so results
-// are bitwise deterministic), contiguous inner loops the compiler vectorises. References in src/kernels/ref.
+// Pooling, batch norm and layer norm kernels: parallel over planes / channels / rows (static split, so
+// results are bitwise deterministic), contiguous inner loops the compiler vectorises. References in
+// src/kernels/ref.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -12,7 +13,9 @@ namespace ember::kernels {
 
 namespace {
 // Planes per parallel chunk so that a chunk holds about 16k elements.
-int64_t plane_grain(int64_t plane_size) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(plane_size, 1)); }
+int64_t plane_grain(int64_t plane_size) {
+  return std::max<int64_t>(1, 16384 / std::max<int64_t>(plane_size, 1));
+}
 }  // namespace
 
 template <typename T>
@@ -46,7 +49,8 @@ void max_pool2d_forward(const Pool2dGeom& g, const T* x, T* y, int64_t* argmax) 
       for (int64_t i = 0; i < g.oh; ++i) {
         const int64_t h0 = std::max<int64_t>(i * g.sh - g.ph, 0), h1 = std::min(i * g.sh - g.ph + g.kh, g.h);
         for (int64_t j = 0; j < g.ow; ++j) {
-          const int64_t w0 = std::max<int64_t>(j * g.sw - g.pw, 0), w1 = std::min(j * g.sw - g.pw + g.kw, g.w);
+          const int64_t w0 = std::max<int64_t>(j * g.sw - g.pw, 0),
+                        w1 = std::min(j * g.sw - g.pw + g.kw, g.w);
           T best = -std::numeric_limits<T>::infinity();
           int64_t arg = h0 * g.w + w0;
           for (int64_t hi = h0; hi < h1; ++hi)
@@ -88,8 +92,12 @@ AvgWindow avg_window(const Pool2dGeom& g, bool count_include_pad, int64_t i, int
   h1 = std::min(h1, g.h), w1 = std::min(w1, g.w);
   return {h0, h1, w0, w1, count_include_pad ? pool : (h1 - h0) * (w1 - w0)};
 }
-int64_t adaptive_start(int64_t i, int64_t in, int64_t out) { return (i * in) / out; }
-int64_t adaptive_end(int64_t i, int64_t in, int64_t out) { return ((i + 1) * in + out - 1) / out; }
+int64_t adaptive_start(int64_t i, int64_t in, int64_t out) {
+  return (i * in) / out;
+}
+int64_t adaptive_end(int64_t i, int64_t in, int64_t out) {
+  return ((i + 1) * in + out - 1) / out;
+}
 }  // namespace
 
 template <typename T>
@@ -168,8 +176,9 @@ void adaptive_avg_pool2d_backward(const Pool2dGeom& g, const T* dy, T* dx) {
 // Batch norm: channels are split across threads; each channel's statistics come from one pass of sums and
 // sums of squares around a shift (the first element), which keeps the float cancellation small.
 template <typename T>
-void batch_norm_forward(int64_t n, int64_t c, int64_t s, const T* x, const T* w, const T* b, T* y, bool training,
-                        double momentum, double eps, T* running_mean, T* running_var, T* mean, T* invstd) {
+void batch_norm_forward(int64_t n, int64_t c, int64_t s, const T* x, const T* w, const T* b, T* y,
+                        bool training, double momentum, double eps, T* running_mean, T* running_var, T* mean,
+                        T* invstd) {
   const int64_t m = n * s;
   parallel_for(0, c, c * m > (1 << 15) ? 0 : c, [&](int64_t lo, int64_t hi) {
     for (int64_t ch = lo; ch < hi; ++ch) {
@@ -193,7 +202,8 @@ void batch_norm_forward(int64_t n, int64_t c, int64_t s, const T* x, const T* w,
         var = std::max(0.0, sq / m - dm * dm);
         if (running_mean) running_mean[ch] = T((1 - momentum) * running_mean[ch] + momentum * mu);
         if (running_var)
-          running_var[ch] = T((1 - momentum) * running_var[ch] + momentum * (m > 1 ? var * m / (m - 1) : var));
+          running_var[ch] =
+              T((1 - momentum) * running_var[ch] + momentum * (m > 1 ? var * m / (m - 1) : var));
       } else {
         mu = running_mean[ch];
         var = running_var[ch];
@@ -250,8 +260,8 @@ void batch_norm_backward(int64_t n, int64_t c, int64_t s, const T* x, const T* d
 }
 
 template <typename T>
-void layer_norm_forward(int64_t rows, int64_t d, const T* x, const T* w, const T* b, double eps, T* y, T* mean,
-                        T* rstd) {
+void layer_norm_forward(int64_t rows, int64_t d, const T* x, const T* w, const T* b, double eps, T* y,
+                        T* mean, T* rstd) {
   parallel_for(0, rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(d, 1)), [&](int64_t lo, int64_t hi) {
     for (int64_t r = lo; r < hi; ++r) {
       const T* xr = x + r * d;
@@ -316,20 +326,20 @@ void layer_norm_backward(int64_t rows, int64_t d, const T* x, const T* dy, const
   }
 }
 
-#define EMBER_INSTANTIATE_POOL_NORM(T)                                                                          \
-  template void max_pool2d_forward<T>(const Pool2dGeom&, const T*, T*, int64_t*);                              \
-  template void max_pool2d_backward<T>(const Pool2dGeom&, const T*, const int64_t*, T*);                       \
-  template void avg_pool2d_forward<T>(const Pool2dGeom&, bool, const T*, T*);                                  \
-  template void avg_pool2d_backward<T>(const Pool2dGeom&, bool, const T*, T*);                                 \
-  template void adaptive_avg_pool2d_forward<T>(const Pool2dGeom&, const T*, T*);                               \
-  template void adaptive_avg_pool2d_backward<T>(const Pool2dGeom&, const T*, T*);                              \
-  template void batch_norm_forward<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*, T*, bool, double, \
-                                      double, T*, T*, T*, T*);                                                  \
-  template void batch_norm_backward<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*, const T*,        \
-                                       const T*, bool, T*, T*, T*);                                             \
-  template void layer_norm_forward<T>(int64_t, int64_t, const T*, const T*, const T*, double, T*, T*, T*);       \
-  template void layer_norm_backward<T>(int64_t, int64_t, const T*, const T*, const T*, const T*, const T*, T*,   \
-                                       T*, T*);
+#define EMBER_INSTANTIATE_POOL_NORM(T)                                                                     \
+  template void max_pool2d_forward<T>(const Pool2dGeom&, const T*, T*, int64_t*);                          \
+  template void max_pool2d_backward<T>(const Pool2dGeom&, const T*, const int64_t*, T*);                   \
+  template void avg_pool2d_forward<T>(const Pool2dGeom&, bool, const T*, T*);                              \
+  template void avg_pool2d_backward<T>(const Pool2dGeom&, bool, const T*, T*);                             \
+  template void adaptive_avg_pool2d_forward<T>(const Pool2dGeom&, const T*, T*);                           \
+  template void adaptive_avg_pool2d_backward<T>(const Pool2dGeom&, const T*, T*);                          \
+  template void batch_norm_forward<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*, T*, bool,   \
+                                      double, double, T*, T*, T*, T*);                                     \
+  template void batch_norm_backward<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*, const T*,  \
+                                       const T*, bool, T*, T*, T*);                                        \
+  template void layer_norm_forward<T>(int64_t, int64_t, const T*, const T*, const T*, double, T*, T*, T*); \
+  template void layer_norm_backward<T>(int64_t, int64_t, const T*, const T*, const T*, const T*, const T*, \
+                                       T*, T*, T*);
 EMBER_INSTANTIATE_POOL_NORM(float)
 EMBER_INSTANTIATE_POOL_NORM(double)
 

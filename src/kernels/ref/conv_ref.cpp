@@ -7,7 +7,8 @@
 
 namespace ember::kernels {
 
-// y[n][o][i][j] = b[o] + sum_{c in group(o), p, q} x[n][c][i*sh - pt + p*dh][j*sw - pl + q*dw] * w[o][c'][p][q]
+// y[n][o][i][j] = b[o] + sum_{c in group(o), p, q} x[n][c][i*sh - pt + p*dh][j*sw - pl + q*dw] *
+// w[o][c'][p][q]
 template <typename T>
 void conv2d_forward_ref(const Conv2dGeom& g, const T* x, const T* w, const T* b, T* y) {
   const int64_t cg = g.c / g.groups, og = g.o / g.groups;
@@ -24,7 +25,8 @@ void conv2d_forward_ref(const Conv2dGeom& g, const T* x, const T* w, const T* b,
               for (int64_t q = 0; q < g.kw; ++q) {
                 const int64_t wi = j * g.sw - g.pl + q * g.dw;
                 if (wi < 0 || wi >= g.w) continue;
-                acc += x[((n * g.c + grp * cg + c) * g.h + hi) * g.w + wi] * w[((o * cg + c) * g.kh + p) * g.kw + q];
+                acc += x[((n * g.c + grp * cg + c) * g.h + hi) * g.w + wi] *
+                       w[((o * cg + c) * g.kh + p) * g.kw + q];
               }
             }
           y[((n * g.o + o) * g.oh + i) * g.ow + j] = acc;
@@ -50,7 +52,8 @@ void conv2d_backward_data_ref(const Conv2dGeom& g, const T* dy, const T* w, T* d
               for (int64_t q = 0; q < g.kw; ++q) {
                 const int64_t wi = j * g.sw - g.pl + q * g.dw;
                 if (wi < 0 || wi >= g.w) continue;
-                dx[((n * g.c + grp * cg + c) * g.h + hi) * g.w + wi] += d * w[((o * cg + c) * g.kh + p) * g.kw + q];
+                dx[((n * g.c + grp * cg + c) * g.h + hi) * g.w + wi] +=
+                    d * w[((o * cg + c) * g.kh + p) * g.kw + q];
               }
             }
         }
@@ -76,7 +79,8 @@ void conv2d_backward_weights_ref(const Conv2dGeom& g, const T* x, const T* dy, T
               for (int64_t q = 0; q < g.kw; ++q) {
                 const int64_t wi = j * g.sw - g.pl + q * g.dw;
                 if (wi < 0 || wi >= g.w) continue;
-                dw[((o * cg + c) * g.kh + p) * g.kw + q] += d * x[((n * g.c + grp * cg + c) * g.h + hi) * g.w + wi];
+                dw[((o * cg + c) * g.kh + p) * g.kw + q] +=
+                    d * x[((n * g.c + grp * cg + c) * g.h + hi) * g.w + wi];
               }
             }
         }
@@ -114,8 +118,8 @@ void max_pool2d_forward_ref(const Pool2dGeom& g, const T* x, T* y, int64_t* argm
 // Batch norm, one channel at a time, accumulating in double.
 template <typename T>
 void batch_norm_forward_ref(int64_t n, int64_t c, int64_t s, const T* x, const T* w, const T* b, T* y,
-                            bool training, double momentum, double eps, T* running_mean, T* running_var, T* mean,
-                            T* invstd) {
+                            bool training, double momentum, double eps, T* running_mean, T* running_var,
+                            T* mean, T* invstd) {
   const int64_t m = n * s;
   for (int64_t ch = 0; ch < c; ++ch) {
     double mu, var;
@@ -132,7 +136,8 @@ void batch_norm_forward_ref(int64_t n, int64_t c, int64_t s, const T* x, const T
         }
       var = sq / m;
       if (running_mean) running_mean[ch] = T((1 - momentum) * running_mean[ch] + momentum * mu);
-      if (running_var) running_var[ch] = T((1 - momentum) * running_var[ch] + momentum * (m > 1 ? sq / (m - 1) : sq));
+      if (running_var)
+        running_var[ch] = T((1 - momentum) * running_var[ch] + momentum * (m > 1 ? sq / (m - 1) : sq));
     } else {
       mu = running_mean[ch];
       var = running_var[ch];
@@ -142,14 +147,15 @@ void batch_norm_forward_ref(int64_t n, int64_t c, int64_t s, const T* x, const T
     invstd[ch] = T(is);
     const double scale = (w ? double(w[ch]) : 1.0) * is, shift = b ? double(b[ch]) : 0.0;
     for (int64_t i = 0; i < n; ++i)
-      for (int64_t k = 0; k < s; ++k) y[(i * c + ch) * s + k] = T((x[(i * c + ch) * s + k] - mu) * scale + shift);
+      for (int64_t k = 0; k < s; ++k)
+        y[(i * c + ch) * s + k] = T((x[(i * c + ch) * s + k] - mu) * scale + shift);
   }
 }
 
 // Training: dx = w*invstd/m * (m*dy - sum(dy) - xhat*sum(dy*xhat)); eval: dx = w*invstd*dy.
 template <typename T>
-void batch_norm_backward_ref(int64_t n, int64_t c, int64_t s, const T* x, const T* dy, const T* w, const T* mean,
-                             const T* invstd, bool training, T* dx, T* dw, T* db) {
+void batch_norm_backward_ref(int64_t n, int64_t c, int64_t s, const T* x, const T* dy, const T* w,
+                             const T* mean, const T* invstd, bool training, T* dx, T* dw, T* db) {
   const int64_t m = n * s;
   for (int64_t ch = 0; ch < c; ++ch) {
     double sdy = 0, sdyx = 0;
@@ -176,15 +182,15 @@ void batch_norm_backward_ref(int64_t n, int64_t c, int64_t s, const T* x, const 
   }
 }
 
-#define EMBER_INSTANTIATE_REF(T)                                                                              \
-  template void conv2d_forward_ref<T>(const Conv2dGeom&, const T*, const T*, const T*, T*);                 \
-  template void conv2d_backward_data_ref<T>(const Conv2dGeom&, const T*, const T*, T*);                     \
-  template void conv2d_backward_weights_ref<T>(const Conv2dGeom&, const T*, const T*, T*, T*);              \
-  template void max_pool2d_forward_ref<T>(const Pool2dGeom&, const T*, T*, int64_t*);                       \
+#define EMBER_INSTANTIATE_REF(T)                                                                             \
+  template void conv2d_forward_ref<T>(const Conv2dGeom&, const T*, const T*, const T*, T*);                  \
+  template void conv2d_backward_data_ref<T>(const Conv2dGeom&, const T*, const T*, T*);                      \
+  template void conv2d_backward_weights_ref<T>(const Conv2dGeom&, const T*, const T*, T*, T*);               \
+  template void max_pool2d_forward_ref<T>(const Pool2dGeom&, const T*, T*, int64_t*);                        \
   template void batch_norm_forward_ref<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*, T*, bool, \
                                           double, double, T*, T*, T*, T*);                                   \
-  template void batch_norm_backward_ref<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*, const T*, \
-                                           const T*, bool, T*, T*, T*);
+  template void batch_norm_backward_ref<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*,          \
+                                           const T*, const T*, bool, T*, T*, T*);
 EMBER_INSTANTIATE_REF(float)
 EMBER_INSTANTIATE_REF(double)
 
