@@ -95,8 +95,9 @@ void BM_MaxPool2d(benchmark::State& state) {
   Tensor x = randn({128, 32, 26, 26});
   {
     kernels::Pool2dGeom g{128 * 32, 26, 26, 2, 2, 2, 2, 0, 0, 13, 13};
-    Tensor ref = empty({128, 32, 13, 13}), arg = empty({128, 32, 13, 13}, DType::Int64);
-    kernels::max_pool2d_forward_ref<float>(g, x.data<float>(), ref.data<float>(), arg.data<int64_t>());
+    std::vector<int32_t> arg(128 * 32 * 13 * 13);
+    Tensor ref = empty({128, 32, 13, 13});
+    kernels::max_pool2d_forward_ref<float>(g, x.data<float>(), ref.data<float>(), arg.data());
     NoGradGuard ng;
     if (!check(state, max_rel_diff(max_pool2d(x, {2, 2}), ref), "max_pool2d")) return;
   }

@@ -50,7 +50,9 @@ Shape pooled_shape(const Tensor& x, int64_t oh, int64_t ow) {
 
 struct MaxPool2dBackward : autograd::Node {
   kernels::Pool2dGeom geom;
-  Tensor argmax;  // int64, owned by the node (not user-visible, so no version check needed)
+  // int32 argmax indices, in an int64 tensor of half the size so that they come from the caching allocator (a
+  // fresh malloc of this size costs page faults every step). Owned by the node, so no version check.
+  Tensor argmax;
   Shape input_shape;
   const char* name() const override { return "max_pool2d"; }
   std::vector<Tensor> apply(const Tensor& grad) override {
@@ -58,7 +60,8 @@ struct MaxPool2dBackward : autograd::Node {
     Tensor dx = empty(input_shape, g.dtype());
     dispatch_floating(g.dtype(), "max_pool2d", [&](auto tag) {
       using T = decltype(tag);
-      kernels::max_pool2d_backward<T>(geom, g.data<T>(), argmax.data<int64_t>(), dx.data<T>());
+      kernels::max_pool2d_backward<T>(geom, g.data<T>(), static_cast<const int32_t*>(argmax.raw_data()),
+                                      dx.data<T>());
     });
     return {dx};
   }
@@ -90,12 +93,14 @@ Tensor max_pool2d(const Tensor& x, Pair kernel, std::optional<Pair> stride, Pair
   kernels::Pool2dGeom g = pool_geometry(x, kernel, stride, padding, ceil_mode, "max_pool2d");
   Tensor xc = contiguous_data(x);
   Tensor out = empty(pooled_shape(x, g.oh, g.ow), x.dtype());
-  Tensor argmax = empty(out.shape(), DType::Int64);
+  const bool grad = autograd::any_requires_grad({&x});
+  Tensor argmax = grad ? empty({(out.numel() + 1) / 2}, DType::Int64) : Tensor();
   dispatch_floating(x.dtype(), "max_pool2d", [&](auto tag) {
     using T = decltype(tag);
-    kernels::max_pool2d_forward<T>(g, xc.data<T>(), out.data<T>(), argmax.data<int64_t>());
+    kernels::max_pool2d_forward<T>(g, xc.data<T>(), out.data<T>(),
+                                   grad ? static_cast<int32_t*>(argmax.raw_data()) : nullptr);
   });
-  if (autograd::any_requires_grad({&x})) {
+  if (grad) {
     auto n = std::make_shared<MaxPool2dBackward>();
     n->geom = g;
     n->argmax = argmax;

@@ -43,15 +43,16 @@ struct Pool2dGeom {
   int64_t kh = 1, kw = 1, sh = 1, sw = 1, ph = 0, pw = 0;
   int64_t oh = 1, ow = 1;
 };
-// Max pooling; argmax receives the flat h*w index inside the plane of each output's maximum (first on ties;
-// NaN wins like PyTorch).
+// Max pooling; argmax (may be null when no gradient is needed) receives the flat h*w index inside the plane of
+// each output's maximum (first on ties; NaN wins like PyTorch). int32 halves the memory traffic of the
+// index write, which dominates this memory-bound kernel.
 template <typename T>
-void max_pool2d_forward(const Pool2dGeom& g, const T* x, T* y, int64_t* argmax);
+void max_pool2d_forward(const Pool2dGeom& g, const T* x, T* y, int32_t* argmax);
 template <typename T>
-void max_pool2d_forward_ref(const Pool2dGeom& g, const T* x, T* y, int64_t* argmax);
+void max_pool2d_forward_ref(const Pool2dGeom& g, const T* x, T* y, int32_t* argmax);
 // dx (zeroed here) receives dy at each output's argmax.
 template <typename T>
-void max_pool2d_backward(const Pool2dGeom& g, const T* dy, const int64_t* argmax, T* dx);
+void max_pool2d_backward(const Pool2dGeom& g, const T* dy, const int32_t* argmax, T* dx);
 // Average pooling with PyTorch's divisor rule (count_include_pad counts padding inside [-p, h+p)).
 template <typename T>
 void avg_pool2d_forward(const Pool2dGeom& g, bool count_include_pad, const T* x, T* y);

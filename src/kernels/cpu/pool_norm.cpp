@@ -18,30 +18,38 @@ int64_t plane_grain(int64_t plane_size) {
 }
 }  // namespace
 
-template <typename T>
-void max_pool2d_forward(const Pool2dGeom& g, const T* x, T* y, int64_t* argmax) {
+template <typename T, bool kArgmax>
+void max_pool2d_forward_impl(const Pool2dGeom& g, const T* x, T* y, int32_t* argmax) {
   const bool fast2x2 = g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 &&
                        2 * g.oh <= g.h && 2 * g.ow <= g.w;
   parallel_for(0, g.planes, plane_grain(g.h * g.w), [&](int64_t lo, int64_t hi) {
     for (int64_t pl = lo; pl < hi; ++pl) {
       const T* xp = x + pl * g.h * g.w;
       T* yp = y + pl * g.oh * g.ow;
-      int64_t* ap = argmax + pl * g.oh * g.ow;
+      int32_t* ap = kArgmax ? argmax + pl * g.oh * g.ow : nullptr;
       if (fast2x2) {
         // The common 2x2/2 case: every window is inside the plane.
         for (int64_t i = 0; i < g.oh; ++i) {
           const T* r0 = xp + 2 * i * g.w;
           const T* r1 = r0 + g.w;
           for (int64_t j = 0; j < g.ow; ++j) {
-            const int64_t b = 2 * i * g.w + 2 * j;
-            T best = r0[2 * j];
-            int64_t arg = b;
-            const T v1 = r0[2 * j + 1], v2 = r1[2 * j], v3 = r1[2 * j + 1];
-            if (v1 > best || std::isnan(v1)) best = v1, arg = b + 1;
-            if (v2 > best || std::isnan(v2)) best = v2, arg = b + g.w;
-            if (v3 > best || std::isnan(v3)) best = v3, arg = b + g.w + 1;
-            yp[i * g.ow + j] = best;
-            ap[i * g.ow + j] = arg;
+            const T v0 = r0[2 * j], v1 = r0[2 * j + 1], v2 = r1[2 * j], v3 = r1[2 * j + 1];
+            if constexpr (kArgmax) {
+              const int32_t b = int32_t(2 * i * g.w + 2 * j);
+              T best = v0;
+              int32_t arg = b;
+              if (v1 > best || std::isnan(v1)) best = v1, arg = b + 1;
+              if (v2 > best || std::isnan(v2)) best = v2, arg = b + int32_t(g.w);
+              if (v3 > best || std::isnan(v3)) best = v3, arg = b + int32_t(g.w) + 1;
+              yp[i * g.ow + j] = best;
+              ap[i * g.ow + j] = arg;
+            } else {
+              T best = v0;
+              if (v1 > best || std::isnan(v1)) best = v1;
+              if (v2 > best || std::isnan(v2)) best = v2;
+              if (v3 > best || std::isnan(v3)) best = v3;
+              yp[i * g.ow + j] = best;
+            }
           }
         }
         continue;
@@ -59,7 +67,7 @@ void max_pool2d_forward(const Pool2dGeom& g, const T* x, T* y, int64_t* argmax) 
               if (v > best || std::isnan(v)) best = v, arg = hi * g.w + wi;
             }
           yp[i * g.ow + j] = best;
-          ap[i * g.ow + j] = arg;
+          if constexpr (kArgmax) ap[i * g.ow + j] = int32_t(arg);
         }
       }
     }
@@ -67,13 +75,21 @@ void max_pool2d_forward(const Pool2dGeom& g, const T* x, T* y, int64_t* argmax) 
 }
 
 template <typename T>
-void max_pool2d_backward(const Pool2dGeom& g, const T* dy, const int64_t* argmax, T* dx) {
+void max_pool2d_forward(const Pool2dGeom& g, const T* x, T* y, int32_t* argmax) {
+  if (argmax)
+    max_pool2d_forward_impl<T, true>(g, x, y, argmax);
+  else
+    max_pool2d_forward_impl<T, false>(g, x, y, argmax);
+}
+
+template <typename T>
+void max_pool2d_backward(const Pool2dGeom& g, const T* dy, const int32_t* argmax, T* dx) {
   parallel_for(0, g.planes, plane_grain(g.h * g.w), [&](int64_t lo, int64_t hi) {
     for (int64_t pl = lo; pl < hi; ++pl) {
       T* dp = dx + pl * g.h * g.w;
       std::fill(dp, dp + g.h * g.w, T(0));
       const T* gp = dy + pl * g.oh * g.ow;
-      const int64_t* ap = argmax + pl * g.oh * g.ow;
+      const int32_t* ap = argmax + pl * g.oh * g.ow;
       for (int64_t k = 0; k < g.oh * g.ow; ++k) dp[ap[k]] += gp[k];
     }
   });
@@ -327,8 +343,8 @@ void layer_norm_backward(int64_t rows, int64_t d, const T* x, const T* dy, const
 }
 
 #define EMBER_INSTANTIATE_POOL_NORM(T)                                                                     \
-  template void max_pool2d_forward<T>(const Pool2dGeom&, const T*, T*, int64_t*);                          \
-  template void max_pool2d_backward<T>(const Pool2dGeom&, const T*, const int64_t*, T*);                   \
+  template void max_pool2d_forward<T>(const Pool2dGeom&, const T*, T*, int32_t*);                          \
+  template void max_pool2d_backward<T>(const Pool2dGeom&, const T*, const int32_t*, T*);                   \
   template void avg_pool2d_forward<T>(const Pool2dGeom&, bool, const T*, T*);                              \
   template void avg_pool2d_backward<T>(const Pool2dGeom&, bool, const T*, T*);                             \
   template void adaptive_avg_pool2d_forward<T>(const Pool2dGeom&, const T*, T*);                           \

@@ -89,7 +89,7 @@ void conv2d_backward_weights_ref(const Conv2dGeom& g, const T* x, const T* dy, T
 
 // Max over each window, clipped to the input (padding never wins).
 template <typename T>
-void max_pool2d_forward_ref(const Pool2dGeom& g, const T* x, T* y, int64_t* argmax) {
+void max_pool2d_forward_ref(const Pool2dGeom& g, const T* x, T* y, int32_t* argmax) {
   for (int64_t pl = 0; pl < g.planes; ++pl) {
     const T* xp = x + pl * g.h * g.w;
     for (int64_t i = 0; i < g.oh; ++i)
@@ -110,7 +110,7 @@ void max_pool2d_forward_ref(const Pool2dGeom& g, const T* x, T* y, int64_t* argm
           }
         }
         y[(pl * g.oh + i) * g.ow + j] = best;
-        argmax[(pl * g.oh + i) * g.ow + j] = arg;
+        argmax[(pl * g.oh + i) * g.ow + j] = int32_t(arg);
       }
   }
 }
@@ -186,7 +186,7 @@ void batch_norm_backward_ref(int64_t n, int64_t c, int64_t s, const T* x, const 
   template void conv2d_forward_ref<T>(const Conv2dGeom&, const T*, const T*, const T*, T*);                  \
   template void conv2d_backward_data_ref<T>(const Conv2dGeom&, const T*, const T*, T*);                      \
   template void conv2d_backward_weights_ref<T>(const Conv2dGeom&, const T*, const T*, T*, T*);               \
-  template void max_pool2d_forward_ref<T>(const Pool2dGeom&, const T*, T*, int64_t*);                        \
+  template void max_pool2d_forward_ref<T>(const Pool2dGeom&, const T*, T*, int32_t*);                        \
   template void batch_norm_forward_ref<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*, T*, bool, \
                                           double, double, T*, T*, T*, T*);                                   \
   template void batch_norm_backward_ref<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*,          \
