@@ -35,6 +35,9 @@ dnnl::stream& cpu_stream() {
 // kernels pad the channels to 8 and the reorders around them cost more than they save: measured on the
 // 1->32 3x3 MNIST layer, plain NCHW (oneDNN's gemm kernel) was ~30% faster forward+backward, while on a
 // 32->64 layer the blocked layouts were ~10% faster. EMBER_CONV_LAYOUT=plain|blocked overrides the choice.
+// This applies to the forward only: oneDNN's gemm-based backward-weights kernel took seconds per call with 2
+// threads on the shared, loaded 2-core machine (synchronisation per image), so the backward passes always
+// let oneDNN choose (its jit kernels on blocked layouts).
 bool use_plain(const Conv2dGeom& g) {
   static const int forced = [] {
     const char* e = std::getenv("EMBER_CONV_LAYOUT");
@@ -203,6 +206,7 @@ static void conv2d_backward_data_impl(const Conv2dGeom& g, const float* dy, cons
   auto it = c.find(key);
   if (it == c.end()) {
     Descs d = plain_descs(g);
+    d.plain = false;  // see use_plain(): the gemm backward kernels stall on busy cores
     auto hint = forward_pd(g, false, false);
     dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, d.any_like(d.src),
                                                d.any_like(d.wei), d.any_like(d.dst), d.strides, d.dilates,
@@ -232,6 +236,7 @@ static void conv2d_backward_weights_impl(const Conv2dGeom& g, const float* x, co
   auto it = c.find(key);
   if (it == c.end()) {
     Descs d = plain_descs(g);
+    d.plain = false;  // see use_plain(): the gemm backward kernels stall on busy cores
     auto hint = forward_pd(g, db != nullptr, false);
     auto desc = db ? dnnl::convolution_backward_weights::desc(
                          dnnl::algorithm::convolution_direct, d.any_like(d.src), d.any_like(d.wei), d.bias,
