@@ -10,8 +10,11 @@
 #include <oneapi/dnnl/dnnl.hpp>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "ember/core/error.h"
+#include "ember/kernels/gemm.h"
+#include "ember/kernels/parallel.h"
 
 namespace ember::kernels {
 
@@ -287,7 +290,75 @@ void conv2d_backward_data(const Conv2dGeom& g, const float* dy, const float* w, 
   guarded("conv2d backward (data)", g, [&] { conv2d_backward_data_impl(g, dy, w, dx); });
 }
 
+// Weight gradient for few input channels per group (the first layer of an image model) as im2col + GEMM:
+// oneDNN's blocked kernel pads the channels to 8 and needs the output gradient reordered, which costs more
+// than the arithmetic. Per image, dW[o] += dY[o] (o x OH*OW) * col^T (OH*OW x cg*kh*kw). Output channels are
+// split across threads, so each weight is summed by one thread in image order (deterministic for a thread
+// count); every thread builds its own im2col (cheap when cg is small).
+void conv2d_backward_weights_small_c(const Conv2dGeom& g, const float* x, const float* dy, float* dw,
+                                     float* db) {
+  const int64_t cg = g.c / g.groups, og = g.o / g.groups, kk = cg * g.kh * g.kw, ohw = g.oh * g.ow;
+  // One chunk of output channels per thread, never straddling a group.
+  const int64_t chunks = g.groups == 1 ? std::min<int64_t>(num_threads(), g.o) : g.groups;
+  if (g.n == 0) {
+    std::fill(dw, dw + g.o * kk, 0.f);
+    if (db) std::fill(db, db + g.o, 0.f);
+    return;
+  }
+  parallel_for(0, chunks, 0, [&](int64_t clo, int64_t chi) {
+    thread_local std::vector<float> col;
+    col.resize(size_t(kk * ohw));
+    for (int64_t ch = clo; ch < chi; ++ch) {
+      const int64_t o0 = g.groups == 1 ? ch * g.o / chunks : ch * og;
+      const int64_t o1 = g.groups == 1 ? (ch + 1) * g.o / chunks : (ch + 1) * og;
+      const int64_t grp = o0 / og;
+      if (o1 <= o0) continue;
+      for (int64_t n = 0; n < g.n; ++n) {
+        for (int64_t c = 0; c < cg; ++c) {
+          const float* xc = x + (n * g.c + grp * cg + c) * g.h * g.w;
+          for (int64_t p = 0; p < g.kh; ++p)
+            for (int64_t q = 0; q < g.kw; ++q) {
+              float* cr = col.data() + ((c * g.kh + p) * g.kw + q) * ohw;
+              for (int64_t i = 0; i < g.oh; ++i) {
+                const int64_t hi = i * g.sh - g.pt + p * g.dh;
+                float* dst = cr + i * g.ow;
+                if (hi < 0 || hi >= g.h) {
+                  std::fill(dst, dst + g.ow, 0.f);
+                  continue;
+                }
+                const float* xr = xc + hi * g.w;
+                for (int64_t j = 0; j < g.ow; ++j) {
+                  const int64_t wi = j * g.sw - g.pl + q * g.dw;
+                  dst[j] = wi >= 0 && wi < g.w ? xr[wi] : 0.f;
+                }
+              }
+            }
+        }
+        const float* dyn = dy + (n * g.o + o0) * ohw;
+        gemm(false, true, o1 - o0, kk, ohw, 1.f, dyn, ohw, col.data(), ohw, n == 0 ? 0.f : 1.f, dw + o0 * kk,
+             kk);
+      }
+      if (db)
+        for (int64_t o = o0; o < o1; ++o) {
+          double bsum = 0;
+          for (int64_t n = 0; n < g.n; ++n) {
+            const float* d = dy + (n * g.o + o) * ohw;
+            float s = 0;
+#pragma omp simd reduction(+ : s)
+            for (int64_t k = 0; k < ohw; ++k) s += d[k];
+            bsum += s;
+          }
+          db[o] = float(bsum);
+        }
+    }
+  });
+}
+
 void conv2d_backward_weights(const Conv2dGeom& g, const float* x, const float* dy, float* dw, float* db) {
+  if (g.c / g.groups < 8 && !std::getenv("EMBER_CONV_LAYOUT")) {
+    conv2d_backward_weights_small_c(g, x, dy, dw, db);
+    return;
+  }
   guarded("conv2d backward (weights)", g, [&] { conv2d_backward_weights_impl(g, x, dy, dw, db); });
 }
 
