@@ -42,6 +42,17 @@ def main():
         F.conv2d(x, w, b).backward(gy)
     res["BM_Conv2dForwardBackward"] = timed(conv_fb)
 
+    x2 = torch.randn(128, 32, 13, 13)
+    w2 = torch.randn(64, 32, 3, 3, requires_grad=True)
+    b2 = torch.randn(64, requires_grad=True)
+    g2 = torch.randn(128, 64, 11, 11)
+
+    def conv2_fb():
+        w2.grad = None
+        b2.grad = None
+        F.conv2d(x2, w2, b2).backward(g2)
+    res["BM_Conv2dLayer2ForwardBackward"] = timed(conv2_fb)
+
     xp = torch.randn(128, 32, 26, 26)
     gp = torch.randn(128, 32, 13, 13)
     with torch.no_grad():

@@ -89,10 +89,13 @@ TEST(Conv2d, OneDnnMatchesReferenceOnOddShapes) {
   check_onednn_vs_ref(geom(2, 3, 8, 7, 5, 4, 1, 1, 2, 1, 1),
                       true);  // same padding, even kernel (1 before, 2 after)
   check_onednn_vs_ref(geom(4, 1, 28, 28, 32, 3, 1, 0, 0, 1, 1), true);  // the MNIST first layer
-  // 8+ input channels per group: oneDNN's blocked layouts with cached reorders.
+  // 8-63 input channels per group: plain forward, im2col + sgemm weight gradient.
   check_onednn_vs_ref(geom(3, 16, 9, 11, 24, 3, 1, 1, 1, 1, 1), true);
   check_onednn_vs_ref(geom(2, 16, 10, 9, 12, 3, 2, 1, 1, 1, 2), false);  // groups 2, stride 2
   check_onednn_vs_ref(geom(2, 8, 12, 12, 8, 3, 1, 2, 2, 2, 1), true);    // dilation 2
+  // 64+ input channels per group: oneDNN's blocked layouts with cached reorders.
+  check_onednn_vs_ref(geom(2, 64, 7, 6, 16, 3, 1, 1, 1, 1, 1), true);
+  check_onednn_vs_ref(geom(1, 128, 7, 7, 16, 3, 2, 1, 1, 1, 2), false);  // groups 2, stride 2
   // Repeated calls reuse the cached primitive and buffers and give the same answer.
   check_onednn_vs_ref(geom(3, 5, 11, 9, 7, 3, 2, 1, 1, 1, 1), true);
 }

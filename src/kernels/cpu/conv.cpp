@@ -20,6 +20,14 @@ namespace ember::kernels {
 
 namespace {
 
+// Below this many input channels per group the forward runs on plain NCHW and the weight gradient on Ember's
+// im2col + sgemm (see use_plain); EMBER_CONV_PLAIN_MAX changes it.
+int64_t plain_max_channels() {
+  static const int64_t v =
+      std::getenv("EMBER_CONV_PLAIN_MAX") ? std::atoll(std::getenv("EMBER_CONV_PLAIN_MAX")) : 64;
+  return v;
+}
+
 using dnnl::memory;
 using tag = dnnl::memory::format_tag;
 using dt = dnnl::memory::data_type;
@@ -34,13 +42,14 @@ dnnl::stream& cpu_stream() {
   return s;
 }
 
-// Layout choice. With few input channels per group (the first layer of an image model), oneDNN's blocked
-// kernels pad the channels to 8 and the reorders around them cost more than they save: measured on the
-// 1->32 3x3 MNIST layer, plain NCHW (oneDNN's gemm kernel) was ~30% faster forward+backward, while on a
-// 32->64 layer the blocked layouts were ~10% faster. EMBER_CONV_LAYOUT=plain|blocked overrides the choice.
-// This applies to the forward only: oneDNN's gemm-based backward-weights kernel took seconds per call with 2
-// threads on the shared, loaded 2-core machine (synchronisation per image), so the backward passes always
-// let oneDNN choose (its jit kernels on blocked layouts).
+// Layout choice. Below plain_max_channels() input channels per group (64: small image models) the forward
+// runs on Ember's NCHW buffers (oneDNN's gemm kernel, no reorders) and the weight gradient on Ember's im2col
+// + sgemm (conv2d_backward_weights_small_c). Measured with 2 threads on the shared machine, forward+backward:
+// the 1->32 3x3 MNIST layer took half the CPU of oneDNN's blocked kernels (which pad 1 channel to 8 and
+// reorder the output gradient), and a 32->64 3x3 layer on 13x13 took ~35% less time. oneDNN's own gemm-based
+// weight gradient is not used: it took seconds per call with 2 threads on the loaded 2-core machine. Backward
+// data always lets oneDNN choose (its jit kernels on blocked layouts). EMBER_CONV_LAYOUT=plain|blocked forces
+// oneDNN everywhere with that forward layout.
 bool use_plain(const Conv2dGeom& g) {
   static const int forced = [] {
     const char* e = std::getenv("EMBER_CONV_LAYOUT");
@@ -48,7 +57,7 @@ bool use_plain(const Conv2dGeom& g) {
     return std::string(e) == "plain" ? 1 : 0;
   }();
   if (forced >= 0) return forced == 1;
-  return g.c / g.groups < 8;
+  return g.c / g.groups < plain_max_channels();
 }
 
 struct Descs {
@@ -209,7 +218,7 @@ static void conv2d_backward_data_impl(const Conv2dGeom& g, const float* dy, cons
   auto it = c.find(key);
   if (it == c.end()) {
     Descs d = plain_descs(g);
-    d.plain = false;  // see use_plain(): the gemm backward kernels stall on busy cores
+    d.plain = false;  // see use_plain()
     auto hint = forward_pd(g, false, false);
     dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, d.any_like(d.src),
                                                d.any_like(d.wei), d.any_like(d.dst), d.strides, d.dilates,
@@ -239,7 +248,7 @@ static void conv2d_backward_weights_impl(const Conv2dGeom& g, const float* x, co
   auto it = c.find(key);
   if (it == c.end()) {
     Descs d = plain_descs(g);
-    d.plain = false;  // see use_plain(): the gemm backward kernels stall on busy cores
+    d.plain = false;  // see use_plain()
     auto hint = forward_pd(g, db != nullptr, false);
     auto desc = db ? dnnl::convolution_backward_weights::desc(
                          dnnl::algorithm::convolution_direct, d.any_like(d.src), d.any_like(d.wei), d.bias,
@@ -355,7 +364,7 @@ void conv2d_backward_weights_small_c(const Conv2dGeom& g, const float* x, const 
 }
 
 void conv2d_backward_weights(const Conv2dGeom& g, const float* x, const float* dy, float* dw, float* db) {
-  if (g.c / g.groups < 8 && !std::getenv("EMBER_CONV_LAYOUT")) {
+  if (g.c / g.groups < plain_max_channels() && !std::getenv("EMBER_CONV_LAYOUT")) {
     conv2d_backward_weights_small_c(g, x, dy, dw, db);
     return;
   }
