@@ -43,8 +43,8 @@ struct Pool2dGeom {
   int64_t kh = 1, kw = 1, sh = 1, sw = 1, ph = 0, pw = 0;
   int64_t oh = 1, ow = 1;
 };
-// Max pooling; argmax (may be null when no gradient is needed) receives the flat h*w index inside the plane of
-// each output's maximum (first on ties; NaN wins like PyTorch). int32 halves the memory traffic of the
+// Max pooling; argmax (may be null when no gradient is needed) receives the flat h*w index inside the plane
+// of each output's maximum (first on ties; NaN wins like PyTorch). int32 halves the memory traffic of the
 // index write, which dominates this memory-bound kernel.
 template <typename T>
 void max_pool2d_forward(const Pool2dGeom& g, const T* x, T* y, int32_t* argmax);
