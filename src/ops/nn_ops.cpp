@@ -1,6 +1,7 @@
 // linear and dropout: the fused ops behind nn::Linear and nn::Dropout, each forward next to its backward.
 #include "ember/ops/nn_ops.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "ember/autograd/node.h"
@@ -22,13 +23,14 @@ struct WeightLayout {
 };
 
 WeightLayout weight_layout(const Tensor& w) {
-  int64_t out = w.shape()[0], in = w.shape()[1];
-  if (w.strides()[1] == 1 || in == 1) {
-    if (w.strides()[0] >= in || out == 1) return {w, true, std::max<int64_t>(in, 1)};
-  }
-  if ((w.strides()[0] == 1 || out == 1) && (w.strides()[1] >= out || in == 1)) {
-    return {w, false, std::max<int64_t>(out, 1)};
-  }
+  const int64_t out = w.shape()[0], in = w.shape()[1];
+  const int64_t s0 = w.strides()[0], s1 = w.strides()[1];
+  // Row-major (out, in) with row stride s0 (a size-1 extent's stride is irrelevant).
+  if ((s1 == 1 || in <= 1) && (out <= 1 || s0 >= std::max<int64_t>(in, 1)))
+    return {w, true, out <= 1 ? std::max<int64_t>(in, 1) : s0};
+  // Column-major, i.e. a transposed view of a row-major (in, out) matrix with row stride s1.
+  if ((s0 == 1 || out <= 1) && (in <= 1 || s1 >= std::max<int64_t>(out, 1)))
+    return {w, false, in <= 1 ? std::max<int64_t>(out, 1) : s1};
   return {contiguous_data(w), true, std::max<int64_t>(in, 1)};
 }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 
 #include "ember/kernels/gemm.h"
 #include "op_table.h"
@@ -31,6 +32,40 @@ TEST(Linear, MatchesMatmulPlusBiasOnLargeInput) {
                            ref.data<float>(), 30);
   auto yv = y.to_vector<float>(), rv = ref.to_vector<float>(), bv = b.to_vector<float>();
   for (size_t i = 0; i < yv.size(); ++i) EXPECT_NEAR(yv[i], rv[i] + bv[i % 30], 1e-4);
+}
+
+// Weights that are strided views (slices, transposes, size-1 extents) give what matmul gives, forward and
+// back.
+TEST(Linear, StridedWeightViews) {
+  Generator g(8);
+  Tensor big = randn({6, 10}, &g, DType::Float64);
+  std::vector<std::function<Tensor(const Tensor&)>> views = {
+      [](const Tensor& t) { return slice(t, 1, 2, 5); },                   // (6, 3), row stride 10
+      [](const Tensor& t) { return slice(t, 1, 4, 5); },                   // (6, 1): in == 1
+      [](const Tensor& t) { return slice(t, 0, 3, 4); },                   // (1, 10): out == 1
+      [](const Tensor& t) { return transpose(slice(t, 0, 1, 4), 0, 1); },  // (10, 3), column-major
+      [](const Tensor& t) { return slice(t, 1, 0, 10, 2); },               // (6, 5), column stride 2: copied
+  };
+  for (auto& view : views) {
+    Tensor base1 = copy_as(big, DType::Float64).requires_grad_();
+    Tensor base2 = copy_as(big, DType::Float64).requires_grad_();
+    Tensor w1 = view(base1), w2 = view(base2);
+    Tensor x1 = randn({4, w1.shape()[1]}, &g, DType::Float64).requires_grad_();
+    Tensor x2 = copy_as(x1, DType::Float64).requires_grad_();
+    Tensor gout = randn({4, w1.shape()[0]}, &g, DType::Float64);
+    Tensor y = linear(x1, w1);
+    Tensor y_ref = matmul(x2, transpose(w2, 0, 1));
+    y.backward(gout);
+    y_ref.backward(gout);
+    auto close = [&](const Tensor& a, const Tensor& b, const char* what) {
+      ASSERT_EQ(a.shape(), b.shape()) << what;
+      auto av = a.to_double_vector(), bv = b.to_double_vector();
+      for (size_t i = 0; i < av.size(); ++i) EXPECT_NEAR(av[i], bv[i], 1e-12) << what << " " << w1.shape();
+    };
+    close(y, y_ref, "output");
+    close(x1.grad(), x2.grad(), "dx");
+    close(base1.grad(), base2.grad(), "dW");
+  }
 }
 
 TEST(Linear, ErrorsNameShapes) {

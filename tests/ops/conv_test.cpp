@@ -1,0 +1,151 @@
+#include "ember/kernels/conv.h"
+
+#include <gtest/gtest.h>
+
+#include "ember/ops/conv.h"
+#include "op_table.h"
+
+using namespace ember;
+using test::Inputs;
+
+static test::OpCaseRegistrar rows({
+    {"conv2d_basic", "conv2d", [](const Inputs& x) { return conv2d(x[0], x[1], x[2], {.padding = 1}); }},
+    {"conv2d_valid_no_bias", "conv2d",
+     [](const Inputs& x) { return conv2d(x[0], x[1], Tensor(), {.padding = Padding::Valid}); }},
+    {"conv2d_stride2_dilation", "conv2d",
+     [](const Inputs& x) {
+       return conv2d(x[0], x[1], x[2], {.stride = {2, 2}, .padding = {1, 0}, .dilation = {2, 1}});
+     }},
+    {"conv2d_groups", "conv2d",
+     [](const Inputs& x) {
+       return conv2d(x[0], x[1], x[2], {.stride = {1, 2}, .padding = 1, .groups = 2});
+     }},
+    {"conv2d_depthwise", "conv2d",
+     [](const Inputs& x) { return conv2d(x[0], x[1], Tensor(), {.padding = 1, .groups = 3}); }},
+    {"conv2d_same_even_kernel", "conv2d",
+     [](const Inputs& x) { return conv2d(x[0], x[1], x[2], {.padding = Padding::Same}); }},
+    {"conv2d_same_dilated", "conv2d",
+     [](const Inputs& x) {
+       return conv2d(x[0], x[1], Tensor(), {.padding = Padding::Same, .dilation = {2, 2}});
+     }},
+    {"conv2d_same_stride2", "conv2d",
+     [](const Inputs& x) {
+       return conv2d(x[0], x[1], Tensor(), {.stride = {2, 2}, .padding = Padding::Same});
+     }},
+    {"conv2d_relu_basic", "conv2d_relu",
+     [](const Inputs& x) { return conv2d_relu(x[0], x[1], x[2], {.padding = 1}); }},
+});
+
+namespace {
+
+std::vector<float> to_f(const Tensor& t) {
+  return t.to_vector<float>();
+}
+
+void expect_near_all(const std::vector<float>& a, const std::vector<float>& b, float tol, const char* what) {
+  ASSERT_EQ(a.size(), b.size()) << what;
+  int bad = 0;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::abs(a[i] - b[i]) > tol * (1 + std::abs(b[i])) && bad++ < 5)
+      ADD_FAILURE() << what << " element " << i << ": " << a[i] << " vs ref " << b[i];
+}
+
+// oneDNN (float32) against the reference loops, forward and both backward kernels.
+void check_onednn_vs_ref(const kernels::Conv2dGeom& g, bool bias) {
+  Tensor x = randn({g.n, g.c, g.h, g.w}), w = randn({g.o, g.c / g.groups, g.kh, g.kw}), b = randn({g.o});
+  Tensor dy = randn({g.n, g.o, g.oh, g.ow});
+  Tensor y = empty(dy.shape()), yr = empty(dy.shape());
+  const float* bp = bias ? b.data<float>() : nullptr;
+  kernels::conv2d_forward(g, x.data<float>(), w.data<float>(), bp, y.data<float>(), false);
+  kernels::conv2d_forward_ref(g, x.data<float>(), w.data<float>(), bp, yr.data<float>());
+  expect_near_all(to_f(y), to_f(yr), 1e-4f, "forward");
+  Tensor dx = empty(x.shape()), dxr = empty(x.shape());
+  kernels::conv2d_backward_data(g, dy.data<float>(), w.data<float>(), dx.data<float>());
+  kernels::conv2d_backward_data_ref(g, dy.data<float>(), w.data<float>(), dxr.data<float>());
+  expect_near_all(to_f(dx), to_f(dxr), 1e-4f, "backward data");
+  Tensor dw = empty(w.shape()), dwr = empty(w.shape()), db = empty({g.o}), dbr = empty({g.o});
+  kernels::conv2d_backward_weights(g, x.data<float>(), dy.data<float>(), dw.data<float>(),
+                                   bias ? db.data<float>() : nullptr);
+  kernels::conv2d_backward_weights_ref(g, x.data<float>(), dy.data<float>(), dwr.data<float>(),
+                                       bias ? dbr.data<float>() : nullptr);
+  expect_near_all(to_f(dw), to_f(dwr), 1e-3f, "backward weights");
+  if (bias) expect_near_all(to_f(db), to_f(dbr), 1e-3f, "backward bias");
+}
+
+kernels::Conv2dGeom geom(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int64_t k, int64_t s,
+                         int64_t pt, int64_t pb, int64_t d, int64_t groups) {
+  kernels::Conv2dGeom g{n, c, h, w, o, k, k, s, s, pt, pb, pt, pb, d, d, groups, 1, 1};
+  g.oh = (h + pt + pb - d * (k - 1) - 1) / s + 1;
+  g.ow = (w + pt + pb - d * (k - 1) - 1) / s + 1;
+  return g;
+}
+
+}  // namespace
+
+TEST(Conv2d, OneDnnMatchesReferenceOnOddShapes) {
+  check_onednn_vs_ref(geom(3, 5, 11, 9, 7, 3, 2, 1, 1, 1, 1), true);    // stride 2
+  check_onednn_vs_ref(geom(2, 4, 13, 10, 6, 3, 1, 2, 2, 2, 1), false);  // dilation 2
+  check_onednn_vs_ref(geom(2, 6, 9, 9, 9, 3, 1, 1, 1, 1, 3), true);     // groups 3
+  check_onednn_vs_ref(geom(2, 3, 8, 7, 5, 4, 1, 1, 2, 1, 1),
+                      true);  // same padding, even kernel (1 before, 2 after)
+  check_onednn_vs_ref(geom(4, 1, 28, 28, 32, 3, 1, 0, 0, 1, 1), true);  // the MNIST first layer
+  // 8-63 input channels per group: plain forward, im2col + sgemm weight gradient.
+  check_onednn_vs_ref(geom(3, 16, 9, 11, 24, 3, 1, 1, 1, 1, 1), true);
+  check_onednn_vs_ref(geom(2, 16, 10, 9, 12, 3, 2, 1, 1, 1, 2), false);  // groups 2, stride 2
+  check_onednn_vs_ref(geom(2, 8, 12, 12, 8, 3, 1, 2, 2, 2, 1), true);    // dilation 2
+  // 64+ input channels per group: oneDNN's blocked layouts with cached reorders.
+  check_onednn_vs_ref(geom(2, 64, 7, 6, 16, 3, 1, 1, 1, 1, 1), true);
+  check_onednn_vs_ref(geom(1, 128, 7, 7, 16, 3, 2, 1, 1, 1, 2), false);  // groups 2, stride 2
+  // Repeated calls reuse the cached primitive and buffers and give the same answer.
+  check_onednn_vs_ref(geom(3, 5, 11, 9, 7, 3, 2, 1, 1, 1, 1), true);
+}
+
+TEST(Conv2d, SamePaddingKeepsSizeAndEvenKernelPadsAfter) {
+  Tensor x = randn({1, 2, 6, 5}), w = randn({3, 2, 4, 2});
+  Tensor y = conv2d(x, w, Tensor(), {.padding = Padding::Same});
+  EXPECT_EQ(y.shape(), (Shape{1, 3, 6, 5}));
+  // Same result as explicit asymmetric padding done by hand through a zero-padded copy: top 1, bottom 2.
+  Tensor xp = zeros({1, 2, 9, 6});
+  for (int64_t c = 0; c < 2; ++c)
+    for (int64_t i = 0; i < 6; ++i)
+      for (int64_t j = 0; j < 5; ++j) xp.set({0, c, i + 1, j}, x.at({0, c, i, j}));
+  Tensor ye = conv2d(xp, w);
+  EXPECT_EQ(ye.shape(), y.shape());
+  expect_near_all(to_f(y), to_f(ye), 1e-5f, "same vs explicit");
+  EXPECT_EQ(
+      conv2d(randn({1, 1, 7, 7}), randn({1, 1, 3, 3}), Tensor(), {.stride = {2, 2}, .padding = Padding::Same})
+          .shape(),
+      (Shape{1, 1, 4, 4}));
+}
+
+TEST(Conv2d, ReluFusedMatchesUnfused) {
+  Tensor x = randn({2, 3, 6, 6}), w = randn({4, 3, 3, 3}), b = randn({4});
+  std::vector<float> want = to_f(conv2d(x, w, b));
+  for (float& v : want) v = v > 0 ? v : 0;
+  expect_near_all(to_f(conv2d_relu(x, w, b)), want, 1e-5f, "conv2d_relu");
+}
+
+TEST(Conv2d, ErrorsNameOpAndShapes) {
+  try {
+    conv2d(zeros({2, 3, 8, 8}), zeros({4, 2, 3, 3}));
+    FAIL();
+  } catch (const ShapeError& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("conv2d"), std::string::npos) << m;
+    EXPECT_NE(m.find("(2, 3, 8, 8)"), std::string::npos) << m;
+    EXPECT_NE(m.find("(4, 2, 3, 3)"), std::string::npos) << m;
+  }
+  try {
+    conv2d(zeros({3, 8, 8}), zeros({4, 3, 3, 3}));
+    FAIL();
+  } catch (const ShapeError& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("rank 4"), std::string::npos) << m;
+    EXPECT_NE(m.find("(3, 8, 8)"), std::string::npos) << m;
+  }
+  EXPECT_THROW(conv2d(zeros({1, 1, 2, 2}), zeros({1, 1, 3, 3})), ShapeError);
+  EXPECT_NO_THROW(conv2d(zeros({1, 1, 2, 2}), zeros({1, 1, 3, 3}), Tensor(), {.padding = 1}));
+  EXPECT_THROW(conv2d(zeros({1, 4, 5, 5}), zeros({3, 2, 3, 3}), Tensor(), {.groups = 2}), ShapeError);
+  EXPECT_THROW(conv2d(zeros({1, 2, 5, 5}), zeros({3, 2, 3, 3}), zeros({4})), ShapeError);
+  EXPECT_THROW(conv2d(zeros({1, 2, 5, 5}), zeros({3, 2, 3, 3}, DType::Float64)), DTypeError);
+}
