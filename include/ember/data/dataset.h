@@ -93,7 +93,7 @@ class ConcatDataset : public Dataset {
 // A permutation of 0..n-1 from `seed` (the same on every machine and run).
 std::vector<int64_t> seeded_permutation(int64_t n, uint64_t seed);
 // Splits base into (train, validation) with round(val_fraction * size) validation examples, chosen by a seeded
-// permutation; both keep the permuted order's relative order sorted ascending so that reading stays local.
+// permutation; each part lists its indices in ascending order (so reading stays local).
 std::pair<std::shared_ptr<Subset>, std::shared_ptr<Subset>> train_val_split(DatasetPtr base, double val_fraction,
                                                                            uint64_t seed);
 

@@ -43,7 +43,8 @@ class Tokenizer {
   void fit_on_texts(const std::vector<std::string>& texts);
   std::vector<int64_t> text_to_sequence(const std::string& text) const;
   std::vector<std::vector<int64_t>> texts_to_sequences(const std::vector<std::string>& texts) const;
-  // Indices back to words joined by spaces (no separator at char level); unknown indices and 0 are skipped.
+  // Indices back to words joined by spaces (no separator at char level). 0 is skipped; an index that is
+  // unknown or beyond num_words becomes the oov token if there is one, else is skipped (as in Keras).
   std::string sequence_to_text(const std::vector<int64_t>& seq) const;
   std::vector<std::string> sequences_to_texts(const std::vector<std::vector<int64_t>>& seqs) const;
 
