@@ -15,7 +15,6 @@
 #include <sstream>
 #include <thread>
 
-#include "ember/kernels/parallel.h"
 #include "internal.h"
 
 namespace fs = std::filesystem;
@@ -119,10 +118,15 @@ std::vector<uint8_t> read_maybe_gzip(const std::string& path, size_t expected) {
 }
 
 void bytes_to_unit_float(const uint8_t* in, float* out, int64_t n) {
-  parallel_for(0, n, 1 << 20, [&](int64_t lo, int64_t hi) {
-    // Division (not a multiply by 1/255) so values equal PyTorch's ToTensor exactly; it vectorises.
+  // Division (not a multiply by 1/255) so values equal PyTorch's ToTensor exactly; it vectorises. OpenMP
+  // directly (the data layer sits on core only), static chunks.
+  constexpr int64_t kChunk = 1 << 16;
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+#pragma omp parallel for schedule(static) if (n >= (1 << 21))
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t lo = c * kChunk, hi = std::min(n, lo + kChunk);
     for (int64_t i = lo; i < hi; ++i) out[i] = static_cast<float>(in[i]) / 255.0f;
-  });
+  }
 }
 
 // ---------------------------------------------------------------- IDX
