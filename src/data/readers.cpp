@@ -89,6 +89,8 @@ std::vector<uint8_t> read_maybe_gzip(const std::string& path, size_t expected) {
     unsigned char t[4];
     std::fseek(f, file_size - 4, SEEK_SET);
     if (std::fread(t, 1, 4, f) == 4) guess = t[0] | (t[1] << 8) | (t[2] << 16) | (static_cast<size_t>(t[3]) << 24);
+    // A corrupt or truncated file's "trailer" is arbitrary: deflate cannot expand more than ~1032:1.
+    guess = std::min(guess, static_cast<size_t>(file_size) * 1032);
   }
   std::fclose(f);
   gzFile g = gzopen(path.c_str(), "rb");
