@@ -1,5 +1,6 @@
-// Data benchmarks: loading all 70,000 Fashion-MNIST images (gzip IDX -> float tensors) and DataLoader throughput
-// for batch 128 with and without augmentation (items_per_second = samples/s). Needs the real data set.
+// Data benchmarks: loading all 70,000 Fashion-MNIST images (gzip IDX -> float tensors) and DataLoader
+// throughput for batch 128 with and without augmentation (items_per_second = samples/s). Needs the real data
+// set.
 #include <benchmark/benchmark.h>
 
 #include "ember/data/data.h"
@@ -17,8 +18,8 @@ BENCHMARK(BM_LoadFashionMnist)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 static void BM_Loader(benchmark::State& state) {
   static auto fm = load_fashion_mnist();
-  DataLoaderOptions opt = DataLoaderOptions().batch_size(128).shuffle(true).seed(1).num_workers(
-      static_cast<int>(state.range(1)));
+  DataLoaderOptions opt =
+      DataLoaderOptions().batch_size(128).shuffle(true).seed(1).num_workers(static_cast<int>(state.range(1)));
   if (state.range(0)) opt.augment(compose({random_rotation(10), random_crop(2), horizontal_flip(0.5)}));
   DataLoader loader(fm.train, opt);
   int64_t samples = 0;
@@ -31,6 +32,12 @@ static void BM_Loader(benchmark::State& state) {
   state.SetItemsProcessed(samples);
 }
 // Args: (augment, workers)
-BENCHMARK(BM_Loader)->Args({0, 0})->Args({0, 1})->Args({1, 1})->Args({1, 2})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Loader)
+    ->Args({0, 0})
+    ->Args({0, 1})
+    ->Args({1, 1})
+    ->Args({1, 2})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 BENCHMARK_MAIN();

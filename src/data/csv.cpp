@@ -94,8 +94,8 @@ CsvData read_csv(const std::string& path, const CsvOptions& opt) {
         continue;
       }
       double v = 0;
-      EMBER_CHECK(parse_number(cells[c], &v), IOError, "CSV '", path, "' line ", line_no, " column ", c + 1, " ('",
-                  header[c], "'): '", cells[c], "' is not a number");
+      EMBER_CHECK(parse_number(cells[c], &v), IOError, "CSV '", path, "' line ", line_no, " column ", c + 1,
+                  " ('", header[c], "'): '", cells[c], "' is not a number");
       features.push_back(static_cast<float>(v));
     }
   }
@@ -115,8 +115,9 @@ CsvData read_csv(const std::string& path, const CsvOptions& opt) {
     std::vector<float> v(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) {
       double d = 0;
-      EMBER_CHECK(parse_number(label_text[i], &d), IOError, "CSV '", path, "' line ", label_error(i), " column ",
-                  label_col + 1, " ('", opt.label_column_, "'): '", label_text[i], "' is not a number");
+      EMBER_CHECK(parse_number(label_text[i], &d), IOError, "CSV '", path, "' line ", label_error(i),
+                  " column ", label_col + 1, " ('", opt.label_column_, "'): '", label_text[i],
+                  "' is not a number");
       v[i] = static_cast<float>(d);
     }
     y = from_vector(v, Shape{n, 1});
@@ -133,7 +134,8 @@ CsvData read_csv(const std::string& path, const CsvOptions& opt) {
     std::vector<int64_t> v(static_cast<size_t>(n));
     if (all_int) {
       int64_t mx = 0;
-      for (int64_t i = 0; i < n; ++i) mx = std::max(mx, v[i] = static_cast<int64_t>(std::strtod(label_text[i].c_str(), nullptr)));
+      for (int64_t i = 0; i < n; ++i)
+        mx = std::max(mx, v[i] = static_cast<int64_t>(std::strtod(label_text[i].c_str(), nullptr)));
       for (int64_t c = 0; c <= mx; ++c) out.class_names.push_back(std::to_string(c));
     } else {
       std::map<std::string, int64_t> ids;

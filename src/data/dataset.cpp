@@ -38,8 +38,9 @@ void Dataset::get_batch(const int64_t* indices, int64_t n, const Tensor& x_out, 
 
 TensorDataset::TensorDataset(Tensor x, Tensor y) {
   EMBER_CHECK(x.defined() && y.defined(), ValueError, "TensorDataset: x and y must be defined tensors");
-  EMBER_CHECK(x.dim() >= 1 && y.dim() >= 1, ShapeError, "TensorDataset: x and y need a leading example axis, got ",
-              x.shape().to_string(), " and ", y.shape().to_string());
+  EMBER_CHECK(x.dim() >= 1 && y.dim() >= 1, ShapeError,
+              "TensorDataset: x and y need a leading example axis, got ", x.shape().to_string(), " and ",
+              y.shape().to_string());
   EMBER_CHECK(x.size(0) == y.size(0), ShapeError, "TensorDataset: x has ", x.size(0), " examples but y has ",
               y.size(0), " (shapes ", x.shape().to_string(), " and ", y.shape().to_string(), ")");
   x_ = contiguous_data(x);
@@ -57,13 +58,15 @@ Example TensorDataset::get(int64_t i) const {
   return {row(x_), row(y_)};
 }
 
-void TensorDataset::get_batch(const int64_t* indices, int64_t n, const Tensor& x_out, const Tensor& y_out) const {
+void TensorDataset::get_batch(const int64_t* indices, int64_t n, const Tensor& x_out,
+                              const Tensor& y_out) const {
   auto gather = [&](const Tensor& src, const Tensor& out, const char* what) {
     EMBER_CHECK(out.dtype() == src.dtype() && out.numel() == n * (src.numel() / std::max<int64_t>(n_, 1)),
                 ShapeError, "TensorDataset::get_batch: ", what, " buffer ", out.shape().to_string(), " ",
                 dtype_name(out.dtype()), " does not hold ", n, " rows of ", src.shape().to_string(), " ",
                 dtype_name(src.dtype()));
-    const size_t bytes = static_cast<size_t>(src.numel() / std::max<int64_t>(n_, 1)) * dtype_size(src.dtype());
+    const size_t bytes =
+        static_cast<size_t>(src.numel() / std::max<int64_t>(n_, 1)) * dtype_size(src.dtype());
     const char* s = static_cast<const char*>(src.raw_data());
     char* d = static_cast<char*>(out.raw_data());
     for (int64_t k = 0; k < n; ++k) {
@@ -80,9 +83,12 @@ TransformDataset::TransformDataset(DatasetPtr base, std::function<Example(Exampl
   EMBER_CHECK(base_ && fn_, ValueError, "TransformDataset: base dataset and function must be set");
 }
 
-Example TransformDataset::get(int64_t i) const { return fn_(base_->get(i)); }
+Example TransformDataset::get(int64_t i) const {
+  return fn_(base_->get(i));
+}
 
-Subset::Subset(DatasetPtr base, std::vector<int64_t> indices) : base_(std::move(base)), indices_(std::move(indices)) {
+Subset::Subset(DatasetPtr base, std::vector<int64_t> indices)
+    : base_(std::move(base)), indices_(std::move(indices)) {
   EMBER_CHECK(base_, ValueError, "Subset: base dataset is null");
   const int64_t n = base_->size();
   for (int64_t i : indices_) {
@@ -152,8 +158,9 @@ std::vector<int64_t> seeded_permutation(int64_t n, uint64_t seed) {
   return p;
 }
 
-std::pair<std::shared_ptr<Subset>, std::shared_ptr<Subset>> train_val_split(DatasetPtr base, double val_fraction,
-                                                                           uint64_t seed) {
+std::pair<std::shared_ptr<Subset>, std::shared_ptr<Subset>> train_val_split(DatasetPtr base,
+                                                                            double val_fraction,
+                                                                            uint64_t seed) {
   EMBER_CHECK(base, ValueError, "train_val_split: dataset is null");
   EMBER_CHECK(val_fraction >= 0.0 && val_fraction <= 1.0, ValueError,
               "train_val_split: val_fraction must be in [0, 1], got ", val_fraction);

@@ -35,7 +35,8 @@ std::string raw_or_gz(const std::string& dir, const std::string& name) {
   if (fs::exists(dir + "/" + name + ".gz")) return dir + "/" + name + ".gz";
   return "";
 }
-std::vector<int64_t> split_test_indices(int64_t n, double test_fraction, uint64_t seed, std::vector<int64_t>* train) {
+std::vector<int64_t> split_test_indices(int64_t n, double test_fraction, uint64_t seed,
+                                        std::vector<int64_t>* train) {
   EMBER_CHECK(test_fraction >= 0 && test_fraction <= 1, ValueError, "test_fraction must be in [0, 1], got ",
               test_fraction);
   std::vector<int64_t> p = seeded_permutation(n, seed);
@@ -176,10 +177,10 @@ TextClassification load_spam_assassin(double test_fraction, uint64_t seed, const
       } catch (const nlohmann::json::exception& e) {
         throw IOError(detail::concat("SpamAssassin: malformed JSON in '", path, "': ", e.what()));
       }
-      EMBER_CHECK(j.is_object() && j.contains("text") && j["text"].is_string(), IOError, "SpamAssassin: '", path,
-                  "' has no string field \"text\"");
-      EMBER_CHECK(!j.contains("group") || j["group"] == group, IOError, "SpamAssassin: '", path, "' says group ",
-                  j["group"].dump(), " but lies in folder ", group);
+      EMBER_CHECK(j.is_object() && j.contains("text") && j["text"].is_string(), IOError, "SpamAssassin: '",
+                  path, "' has no string field \"text\"");
+      EMBER_CHECK(!j.contains("group") || j["group"] == group, IOError, "SpamAssassin: '", path,
+                  "' says group ", j["group"].dump(), " but lies in folder ", group);
       all.texts.push_back(j["text"].get<std::string>());
       all.labels.push_back(label);
       all.groups.push_back(group);

@@ -25,11 +25,13 @@ void resize_bilinear(const float* src, int64_t c, int64_t h, int64_t w, float* d
   const double sy = static_cast<double>(h) / oh, sx = static_cast<double>(w) / ow;
   for (int64_t y = 0; y < oh; ++y) {
     const double fy = std::max(0.0, (y + 0.5) * sy - 0.5);
-    const int64_t y0 = std::min<int64_t>(static_cast<int64_t>(fy), h - 1), y1 = std::min<int64_t>(y0 + 1, h - 1);
+    const int64_t y0 = std::min<int64_t>(static_cast<int64_t>(fy), h - 1),
+                  y1 = std::min<int64_t>(y0 + 1, h - 1);
     const float ay = static_cast<float>(fy - y0);
     for (int64_t x = 0; x < ow; ++x) {
       const double fx = std::max(0.0, (x + 0.5) * sx - 0.5);
-      const int64_t x0 = std::min<int64_t>(static_cast<int64_t>(fx), w - 1), x1 = std::min<int64_t>(x0 + 1, w - 1);
+      const int64_t x0 = std::min<int64_t>(static_cast<int64_t>(fx), w - 1),
+                    x1 = std::min<int64_t>(x0 + 1, w - 1);
       const float ax = static_cast<float>(fx - x0);
       for (int64_t ch = 0; ch < c; ++ch) {
         const float* s = src + ch * h * w;
@@ -67,8 +69,8 @@ void check_args(const char* who, int64_t height, int64_t width, int64_t channels
 bool is_image_file(const fs::path& p) {
   std::string e = p.extension().string();
   std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return std::tolower(c); });
-  return e == ".png" || e == ".jpg" || e == ".jpeg" || e == ".bmp" || e == ".gif" || e == ".tga" || e == ".ppm" ||
-         e == ".pgm";
+  return e == ".png" || e == ".jpg" || e == ".jpeg" || e == ".bmp" || e == ".gif" || e == ".tga" ||
+         e == ".ppm" || e == ".pgm";
 }
 }  // namespace
 
@@ -103,7 +105,8 @@ ImageFolder load_image_folder(const std::string& dir, int64_t height, int64_t wi
   EMBER_CHECK(n > 0, IOError, "load_image_folder: no image files under '", dir, "'");
   Tensor x = empty({n, channels, height, width}, DType::Float32);
   const int64_t per = channels * height * width;
-  for (int64_t i = 0; i < n; ++i) decode_into(out.files[i], height, width, channels, x.data<float>() + i * per);
+  for (int64_t i = 0; i < n; ++i)
+    decode_into(out.files[i], height, width, channels, x.data<float>() + i * per);
   out.dataset = std::make_shared<TensorDataset>(x, from_vector(labels, Shape{n}));
   return out;
 }

@@ -27,8 +27,8 @@ bool reusable(const Tensor& t) {
 }
 }  // namespace
 
-// One epoch: a fixed visiting order, `slots` batch buffers used round-robin (batch b lives in slot b % S), and
-// worker threads that claim batches in increasing order. Batch b may be written once batch b - S has been
+// One epoch: a fixed visiting order, `slots` batch buffers used round-robin (batch b lives in slot b % S),
+// and worker threads that claim batches in increasing order. Batch b may be written once batch b - S has been
 // released by the consumer, so at most S - 1 = prefetch batches are made ahead and memory stays bounded.
 class EpochRun {
  public:
@@ -178,7 +178,8 @@ DataLoader::DataLoader(DatasetPtr dataset, DataLoaderOptions options)
               options_.batch_size_);
   EMBER_CHECK(options_.num_workers_ >= 0, ValueError, "DataLoader: num_workers must be >= 0, got ",
               options_.num_workers_);
-  EMBER_CHECK(options_.prefetch_ >= 1, ValueError, "DataLoader: prefetch must be >= 1, got ", options_.prefetch_);
+  EMBER_CHECK(options_.prefetch_ >= 1, ValueError, "DataLoader: prefetch must be >= 1, got ",
+              options_.prefetch_);
 }
 
 DataLoader::~DataLoader() {

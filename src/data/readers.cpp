@@ -43,7 +43,9 @@ void set_data_dir(const std::string& dir) {
   g_dir_override = dir;
 }
 
-const char* install_data_command() { return "bash scripts/install_data.sh"; }
+const char* install_data_command() {
+  return "bash scripts/install_data.sh";
+}
 
 // ---------------------------------------------------------------- bulk memory and files
 Tensor empty_bulk(const Shape& shape, DType dtype) {
@@ -88,7 +90,8 @@ std::vector<uint8_t> read_maybe_gzip(const std::string& path, size_t expected) {
   if (guess == 0 && file_size >= 18) {
     unsigned char t[4];
     std::fseek(f, file_size - 4, SEEK_SET);
-    if (std::fread(t, 1, 4, f) == 4) guess = t[0] | (t[1] << 8) | (t[2] << 16) | (static_cast<size_t>(t[3]) << 24);
+    if (std::fread(t, 1, 4, f) == 4)
+      guess = t[0] | (t[1] << 8) | (t[2] << 16) | (static_cast<size_t>(t[3]) << 24);
     // A corrupt or truncated file's "trailer" is arbitrary: deflate cannot expand more than ~1032:1.
     guess = std::min(guess, static_cast<size_t>(file_size) * 1032);
   }
@@ -114,7 +117,8 @@ std::vector<uint8_t> read_maybe_gzip(const std::string& path, size_t expected) {
   int err = 0;
   std::string msg = gzerror(g, &err);
   gzclose(g);
-  EMBER_CHECK(err == Z_OK || err == Z_STREAM_END, IOError, "corrupt or truncated gzip file '", path, "': ", msg);
+  EMBER_CHECK(err == Z_OK || err == Z_STREAM_END, IOError, "corrupt or truncated gzip file '", path,
+              "': ", msg);
   out.resize(n);
   return out;
 }
@@ -134,17 +138,19 @@ void bytes_to_unit_float(const uint8_t* in, float* out, int64_t n) {
 // ---------------------------------------------------------------- IDX
 namespace {
 // Validates an IDX buffer (magic, type, rank, exact data size); returns the dims and the header length.
-std::vector<int64_t> parse_idx_header(const std::vector<uint8_t>& buf, const std::string& path, size_t* header) {
-  EMBER_CHECK(buf.size() >= 4, IOError, "IDX file '", path, "' is too short for a header (", buf.size(), " bytes)");
-  EMBER_CHECK(buf[0] == 0 && buf[1] == 0, IOError, "IDX file '", path, "' has a wrong magic number (first bytes ",
-              int(buf[0]), " ", int(buf[1]), ", expected 0 0)");
+std::vector<int64_t> parse_idx_header(const std::vector<uint8_t>& buf, const std::string& path,
+                                      size_t* header) {
+  EMBER_CHECK(buf.size() >= 4, IOError, "IDX file '", path, "' is too short for a header (", buf.size(),
+              " bytes)");
+  EMBER_CHECK(buf[0] == 0 && buf[1] == 0, IOError, "IDX file '", path,
+              "' has a wrong magic number (first bytes ", int(buf[0]), " ", int(buf[1]), ", expected 0 0)");
   EMBER_CHECK(buf[2] == 0x08, IOError, "IDX file '", path, "' has element type ", int(buf[2]),
               " in its magic number; only unsigned bytes (8) are supported");
   const int nd = buf[3];
   EMBER_CHECK(nd >= 1 && nd <= 8, IOError, "IDX file '", path, "' declares ", nd, " dimensions");
   *header = 4 + 4 * static_cast<size_t>(nd);
-  EMBER_CHECK(buf.size() >= *header, IOError, "IDX file '", path, "' is shorter than its header (", buf.size(),
-              " bytes, header needs ", *header, ")");
+  EMBER_CHECK(buf.size() >= *header, IOError, "IDX file '", path, "' is shorter than its header (",
+              buf.size(), " bytes, header needs ", *header, ")");
   std::vector<int64_t> dims;
   size_t count = 1;
   for (int d = 0; d < nd; ++d) {

@@ -6,8 +6,12 @@
 namespace ember::data {
 
 namespace {
-bool is_letter(unsigned char c) { return std::isalpha(c) || c >= 0x80; }
-char lower_ascii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+bool is_letter(unsigned char c) {
+  return std::isalpha(c) || c >= 0x80;
+}
+char lower_ascii(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 }  // namespace
 
 std::vector<std::string> split_words(const std::string& text, bool lower) {
@@ -26,7 +30,8 @@ std::vector<std::string> split_words(const std::string& text, bool lower) {
 }
 
 Tokenizer::Tokenizer(TokenizerOptions options) : options_(std::move(options)) {
-  EMBER_CHECK(options_.num_words_ >= 0, ValueError, "Tokenizer: num_words must be >= 0, got ", options_.num_words_);
+  EMBER_CHECK(options_.num_words_ >= 0, ValueError, "Tokenizer: num_words must be >= 0, got ",
+              options_.num_words_);
   index_word_.push_back("");
 }
 
@@ -121,8 +126,9 @@ int64_t Tokenizer::index_of(const std::string& word) const {
 }
 
 const std::string& Tokenizer::word_of(int64_t index) const {
-  EMBER_CHECK(index >= 1 && index < static_cast<int64_t>(index_word_.size()), IndexError, "Tokenizer::word_of: index ",
-              index, " is not in the vocabulary (1..", index_word_.size() - 1, ")");
+  EMBER_CHECK(index >= 1 && index < static_cast<int64_t>(index_word_.size()), IndexError,
+              "Tokenizer::word_of: index ", index, " is not in the vocabulary (1..", index_word_.size() - 1,
+              ")");
   return index_word_[index];
 }
 
@@ -136,8 +142,8 @@ int64_t Tokenizer::vocab_size() const {
   return options_.num_words_ > 0 ? std::min(options_.num_words_, all) : all;
 }
 
-Tensor pad_sequences(const std::vector<std::vector<int64_t>>& seqs, int64_t maxlen, Pad padding, Pad truncating,
-                     int64_t value) {
+Tensor pad_sequences(const std::vector<std::vector<int64_t>>& seqs, int64_t maxlen, Pad padding,
+                     Pad truncating, int64_t value) {
   if (maxlen < 0) {
     maxlen = 0;
     for (const auto& s : seqs) maxlen = std::max<int64_t>(maxlen, static_cast<int64_t>(s.size()));
@@ -150,8 +156,8 @@ Tensor pad_sequences(const std::vector<std::vector<int64_t>>& seqs, int64_t maxl
     const auto& s = seqs[i];
     const int64_t len = static_cast<int64_t>(s.size());
     const int64_t keep = std::min(len, maxlen);
-    const int64_t from = truncating == Pad::Pre ? len - keep : 0;         // which part of s survives
-    const int64_t to = padding == Pad::Pre ? maxlen - keep : 0;           // where it goes in the row
+    const int64_t from = truncating == Pad::Pre ? len - keep : 0;  // which part of s survives
+    const int64_t to = padding == Pad::Pre ? maxlen - keep : 0;    // where it goes in the row
     std::copy(s.begin() + from, s.begin() + from + keep, p + i * maxlen + to);
   }
   return out;

@@ -15,7 +15,9 @@ uint64_t splitmix(uint64_t x) {
   x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
   return x ^ (x >> 31);
 }
-double uniform_in(Generator& g, double lo, double hi) { return lo + (hi - lo) * g.uniform(); }
+double uniform_in(Generator& g, double lo, double hi) {
+  return lo + (hi - lo) * g.uniform();
+}
 
 class RandomRotation : public Augmentation {
  public:
@@ -92,8 +94,8 @@ class Normalize : public Augmentation {
  public:
   Normalize(std::vector<float> m, std::vector<float> s) : mean_(std::move(m)), std_(std::move(s)) {}
   void apply(float* img, int64_t c, int64_t h, int64_t w, Generator&, float*) const override {
-    EMBER_CHECK(mean_.size() == 1 || static_cast<int64_t>(mean_.size()) == c, ShapeError, "normalize: ",
-                mean_.size(), " means/stds for an image with ", c, " channels");
+    EMBER_CHECK(mean_.size() == 1 || static_cast<int64_t>(mean_.size()) == c, ShapeError,
+                "normalize: ", mean_.size(), " means/stds for an image with ", c, " channels");
     for (int64_t ch = 0; ch < c; ++ch) {
       const size_t k = mean_.size() == 1 ? 0 : static_cast<size_t>(ch);
       const float m = mean_[k], inv = 1.0f / std_[k];
@@ -133,8 +135,8 @@ AugmentationPtr random_crop(int64_t padding) {
   return std::make_shared<RandomCrop>(padding);
 }
 AugmentationPtr random_scale(double min_scale, double max_scale) {
-  EMBER_CHECK(min_scale > 0 && max_scale >= min_scale, ValueError, "random_scale: need 0 < min_scale <= max_scale, got ",
-              min_scale, " and ", max_scale);
+  EMBER_CHECK(min_scale > 0 && max_scale >= min_scale, ValueError,
+              "random_scale: need 0 < min_scale <= max_scale, got ", min_scale, " and ", max_scale);
   return std::make_shared<RandomScale>(min_scale, max_scale);
 }
 AugmentationPtr random_translation(double max_dx, double max_dy) {
@@ -147,8 +149,8 @@ AugmentationPtr horizontal_flip(double p) {
   return std::make_shared<HorizontalFlip>(p);
 }
 AugmentationPtr normalize(std::vector<float> mean, std::vector<float> std) {
-  EMBER_CHECK(!mean.empty() && mean.size() == std.size(), ValueError, "normalize: need as many means as stds (",
-              mean.size(), " vs ", std.size(), ")");
+  EMBER_CHECK(!mean.empty() && mean.size() == std.size(), ValueError,
+              "normalize: need as many means as stds (", mean.size(), " vs ", std.size(), ")");
   for (float s : std) EMBER_CHECK(s > 0, ValueError, "normalize: std must be > 0, got ", s);
   return std::make_shared<Normalize>(std::move(mean), std::move(std));
 }
@@ -171,7 +173,8 @@ void affine_warp(const float* src, float* dst, int64_t c, int64_t h, int64_t w, 
         const float* s = src + ch * h * w;
         float v = 0;
         for (int k = 0; k < 4; ++k) {
-          if (xs[k] >= 0 && xs[k] < w && ys[k] >= 0 && ys[k] < h && wts[k] != 0) v += wts[k] * s[ys[k] * w + xs[k]];
+          if (xs[k] >= 0 && xs[k] < w && ys[k] >= 0 && ys[k] < h && wts[k] != 0)
+            v += wts[k] * s[ys[k] * w + xs[k]];
         }
         dst[ch * h * w + y * w + x] = v;
       }
@@ -179,9 +182,10 @@ void affine_warp(const float* src, float* dst, int64_t c, int64_t h, int64_t w, 
   }
 }
 
-void rotate_scale(const float* src, float* dst, int64_t c, int64_t h, int64_t w, double degrees, double scale) {
-  // Output pixel p reads the source at centre + R(-theta) (p - centre) / scale, where R(theta) turns the picture
-  // counter-clockwise on screen (y down): R(theta) = [[cos, sin], [-sin, cos]].
+void rotate_scale(const float* src, float* dst, int64_t c, int64_t h, int64_t w, double degrees,
+                  double scale) {
+  // Output pixel p reads the source at centre + R(-theta) (p - centre) / scale, where R(theta) turns the
+  // picture counter-clockwise on screen (y down): R(theta) = [[cos, sin], [-sin, cos]].
   const double t = degrees * std::numbers::pi / 180.0, cs = std::cos(t) / scale, sn = std::sin(t) / scale;
   const double cx = (static_cast<double>(w) - 1) / 2, cy = (static_cast<double>(h) - 1) / 2;
   const double m[6] = {cs, -sn, cx - cs * cx + sn * cy, sn, cs, cy - sn * cx - cs * cy};
@@ -208,8 +212,8 @@ void shift(const float* src, float* dst, int64_t c, int64_t h, int64_t w, int64_
 
 Tensor apply_augmentation(const Augmentation& aug, const Tensor& img, uint64_t seed) {
   EMBER_CHECK(img.dtype() == DType::Float32 && (img.dim() == 2 || img.dim() == 3), ShapeError,
-              "apply_augmentation: expected a float32 image (C,H,W) or (H,W), got ", img.shape().to_string(), " ",
-              dtype_name(img.dtype()));
+              "apply_augmentation: expected a float32 image (C,H,W) or (H,W), got ", img.shape().to_string(),
+              " ", dtype_name(img.dtype()));
   Tensor out = copy_as(img, DType::Float32);
   const int64_t c = img.dim() == 3 ? img.size(0) : 1, h = img.size(-2), w = img.size(-1);
   std::vector<float> scratch(static_cast<size_t>(c * h * w));

@@ -1,12 +1,12 @@
 // Data layer: datasets, loader determinism, augmentation geometry, text preprocessing (Keras semantics).
+#include "ember/data/data.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <set>
-
-#include "ember/data/data.h"
 
 using namespace ember;
 using namespace ember::data;
@@ -96,8 +96,9 @@ TEST(DataLoader, SameSeedSameBatchesWhateverTheThreadCount) {
   auto aug = compose({random_rotation(20), random_crop(1), horizontal_flip(0.5), random_scale(0.9, 1.1)});
   std::vector<std::vector<std::vector<float>>> runs;
   for (int workers : {0, 1, 2, 3}) {
-    DataLoader loader(ds, DataLoaderOptions().batch_size(8).shuffle(true).seed(11).num_workers(workers)
-                              .prefetch(2).augment(aug));
+    DataLoader loader(
+        ds, DataLoaderOptions().batch_size(8).shuffle(true).seed(11).num_workers(workers).prefetch(2).augment(
+                aug));
     loader.set_epoch(4);
     runs.push_back(collect(loader));
   }
@@ -128,9 +129,11 @@ TEST(DataLoader, BreakingEarlyAndWorkerErrors) {
   int64_t n = 0;
   for (const Batch& b : loader) n += b.x.size(0);
   EXPECT_EQ(n, 100);
-  // An augmentation that needs more channels than the data has fails in the worker; the error reaches the caller.
-  DataLoader bad(ds, DataLoaderOptions().batch_size(4).num_workers(1).augment(normalize({0, 0, 0}, {1, 1, 1})));
-  EXPECT_THROW(for (const Batch& b : bad) (void)b, ShapeError);
+  // An augmentation that needs more channels than the data has fails in the worker; the error reaches the
+  // caller.
+  DataLoader bad(ds,
+                 DataLoaderOptions().batch_size(4).num_workers(1).augment(normalize({0, 0, 0}, {1, 1, 1})));
+  EXPECT_THROW(for (const Batch& b : bad)(void) b, ShapeError);
   EXPECT_THROW(DataLoader(ds, DataLoaderOptions().batch_size(0)), ValueError);
 }
 
@@ -163,7 +166,7 @@ TEST(Augment, RotationByNinetyTurnsHorizontalLineVertical) {
 TEST(Augment, ScaleShiftCropFlipNormalize) {
   const int64_t n = 9;
   Tensor dot = zeros({1, n, n}), out = zeros({1, n, n});
-  dot.set({0, 4, 6}, 1.0);  // 2 right of centre
+  dot.set({0, 4, 6}, 1.0);                                                // 2 right of centre
   rotate_scale(dot.data<float>(), out.data<float>(), 1, n, n, 0.0, 2.0);  // zoom x2: 4 right of centre
   EXPECT_NEAR(out.at<float>({0, 4, 8}), 1.0f, 1e-5);
   shift(dot.data<float>(), out.data<float>(), 1, n, n, -3, 2);
@@ -188,15 +191,18 @@ TEST(Augment, ScaleShiftCropFlipNormalize) {
   EXPECT_FLOAT_EQ(z.at<float>({0, 0, 0}), -2.0f);
   // Same seed, same result; the per-sample seed depends on all three inputs.
   auto aug = compose({random_rotation(30), random_scale(0.8, 1.2), random_translation(0.1, 0.1)});
-  EXPECT_EQ(apply_augmentation(*aug, dot, 77).to_vector<float>(), apply_augmentation(*aug, dot, 77).to_vector<float>());
-  EXPECT_NE(apply_augmentation(*aug, dot, 77).to_vector<float>(), apply_augmentation(*aug, dot, 78).to_vector<float>());
+  EXPECT_EQ(apply_augmentation(*aug, dot, 77).to_vector<float>(),
+            apply_augmentation(*aug, dot, 77).to_vector<float>());
+  EXPECT_NE(apply_augmentation(*aug, dot, 77).to_vector<float>(),
+            apply_augmentation(*aug, dot, 78).to_vector<float>());
   EXPECT_NE(sample_seed(1, 2, 3), sample_seed(1, 3, 2));
   EXPECT_NE(sample_seed(1, 2, 3), sample_seed(2, 2, 3));
 }
 
 // ---- text: values checked against tf.keras.preprocessing semantics ----
 TEST(Text, TokenizerKerasSemantics) {
-  EXPECT_EQ(split_words("Hello, WORLD! it's 2x"), (std::vector<std::string>{"hello", "world", "it", "s", "x"}));
+  EXPECT_EQ(split_words("Hello, WORLD! it's 2x"),
+            (std::vector<std::string>{"hello", "world", "it", "s", "x"}));
   Tokenizer tok(TokenizerOptions().oov_token("<oov>").num_words(4));
   tok.fit_on_texts({"the cat sat", "the dog sat", "the end"});
   // counts: the 3, sat 2, cat 1, dog 1, end 1; oov = 1, then by count, ties first-seen first.

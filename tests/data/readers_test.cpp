@@ -1,4 +1,5 @@
-// Readers on generated files (good and corrupt) and on the real data sets (installed by scripts/install_data.sh).
+// Readers on generated files (good and corrupt) and on the real data sets (installed by
+// scripts/install_data.sh).
 #include <gtest/gtest.h>
 #include <zlib.h>
 
@@ -84,7 +85,8 @@ TEST(BadInput, IdxFiles) {
   expect_error<IOError>([&] { read_idx_images(p3); }, {p3, "gzip"});
   auto p4 = write_file("labels_as_images.idx", idx_labels(3));
   expect_error<IOError>([&] { read_idx_images(p4); }, {p4, "expected 3"});
-  expect_error<IOError>([&] { read_idx_images((tmp_dir() / "nope.idx").string()); }, {"nope.idx", "cannot open"});
+  expect_error<IOError>([&] { read_idx_images((tmp_dir() / "nope.idx").string()); },
+                        {"nope.idx", "cannot open"});
   // Image/label count mismatch in a Fashion-MNIST folder.
   fs::path d = tmp_dir() / "fm";
   write_file("fm/train-images-idx3-ubyte", idx_images(3, 2, 2, 12));
@@ -98,9 +100,11 @@ TEST(BadInput, IdxFiles) {
 
 TEST(BadInput, JsonDatasets) {
   write_file("mn/0.json", "{ \"data\": [0, 0.5, ");
-  expect_error<IOError>([&] { load_mnist(0.2, 42, (tmp_dir() / "mn").string()); }, {"0.json", "malformed JSON"});
+  expect_error<IOError>([&] { load_mnist(0.2, 42, (tmp_dir() / "mn").string()); },
+                        {"0.json", "malformed JSON"});
   write_file("mn2/0.json", "{ \"data\": [0, 0.5] }");
-  expect_error<IOError>([&] { load_mnist(0.2, 42, (tmp_dir() / "mn2").string()); }, {"0.json", "multiple of 784"});
+  expect_error<IOError>([&] { load_mnist(0.2, 42, (tmp_dir() / "mn2").string()); },
+                        {"0.json", "multiple of 784"});
   expect_error<IOError>([&] { load_mnist(0.2, 42, (tmp_dir() / "none").string()); },
                         {"MNIST", "install_data.sh"});
   write_file("sp/easy-ham-1/1.json", "{\"text\": \"x\", \"group\": \"easy-ham-1\"}");
@@ -153,7 +157,8 @@ TEST(Images, FolderResizeAndCorruptFile) {
   EXPECT_NEAR(f.dataset->x().at<float>({1, 2, 0, 0}), 15.0f / 255.0f, 1e-6);
   write_file("img/dog/c.png", "\x89PNG\r\n\x1a\n garbage");
   auto p = (tmp_dir() / "img/dog/c.png").string();
-  expect_error<IOError>([&] { load_image_folder((tmp_dir() / "img").string(), 2, 2, 3); }, {p, "cannot decode"});
+  expect_error<IOError>([&] { load_image_folder((tmp_dir() / "img").string(), 2, 2, 3); },
+                        {p, "cannot decode"});
 }
 
 // ---- the real data sets (scripts/install_data.sh puts them in place; CI runs it first) ----

@@ -27,7 +27,8 @@ class Dataset {
  public:
   virtual ~Dataset() = default;
   virtual int64_t size() const = 0;
-  // The i-th example, 0 <= i < size(); throws IndexError otherwise. Must be safe to call from several threads.
+  // The i-th example, 0 <= i < size(); throws IndexError otherwise. Must be safe to call from several
+  // threads.
   virtual Example get(int64_t i) const = 0;
   // Writes examples indices[0..n) into rows of x_out (n, *x_shape) and y_out (n, *y_shape), which have the
   // dtypes and shapes of get(0). The default calls get() per index; in-memory datasets override it.
@@ -92,10 +93,11 @@ class ConcatDataset : public Dataset {
 
 // A permutation of 0..n-1 from `seed` (the same on every machine and run).
 std::vector<int64_t> seeded_permutation(int64_t n, uint64_t seed);
-// Splits base into (train, validation) with round(val_fraction * size) validation examples, chosen by a seeded
-// permutation; each part lists its indices in ascending order (so reading stays local).
-std::pair<std::shared_ptr<Subset>, std::shared_ptr<Subset>> train_val_split(DatasetPtr base, double val_fraction,
-                                                                           uint64_t seed);
+// Splits base into (train, validation) with round(val_fraction * size) validation examples, chosen by a
+// seeded permutation; each part lists its indices in ascending order (so reading stays local).
+std::pair<std::shared_ptr<Subset>, std::shared_ptr<Subset>> train_val_split(DatasetPtr base,
+                                                                            double val_fraction,
+                                                                            uint64_t seed);
 
 // Convenience: shared_ptr factories.
 inline std::shared_ptr<TensorDataset> tensor_dataset(Tensor x, Tensor y) {

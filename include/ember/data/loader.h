@@ -22,16 +22,37 @@ namespace ember::data {
 
 class DataLoaderOptions {
  public:
-  DataLoaderOptions& batch_size(int64_t v) { batch_size_ = v; return *this; }
-  DataLoaderOptions& shuffle(bool v) { shuffle_ = v; return *this; }
-  DataLoaderOptions& seed(uint64_t v) { seed_ = v; return *this; }
-  DataLoaderOptions& drop_last(bool v) { drop_last_ = v; return *this; }
+  DataLoaderOptions& batch_size(int64_t v) {
+    batch_size_ = v;
+    return *this;
+  }
+  DataLoaderOptions& shuffle(bool v) {
+    shuffle_ = v;
+    return *this;
+  }
+  DataLoaderOptions& seed(uint64_t v) {
+    seed_ = v;
+    return *this;
+  }
+  DataLoaderOptions& drop_last(bool v) {
+    drop_last_ = v;
+    return *this;
+  }
   // 0: batches are made in the iterating thread on demand. n >= 1: n background threads.
-  DataLoaderOptions& num_workers(int v) { num_workers_ = v; return *this; }
+  DataLoaderOptions& num_workers(int v) {
+    num_workers_ = v;
+    return *this;
+  }
   // Batches made ahead of the consumer (queue bound, >= 1).
-  DataLoaderOptions& prefetch(int v) { prefetch_ = v; return *this; }
+  DataLoaderOptions& prefetch(int v) {
+    prefetch_ = v;
+    return *this;
+  }
   // Seeded augmentation applied to each sample's x (float32 images (C,H,W) or (H,W)).
-  DataLoaderOptions& augment(AugmentationPtr v) { augment_ = std::move(v); return *this; }
+  DataLoaderOptions& augment(AugmentationPtr v) {
+    augment_ = std::move(v);
+    return *this;
+  }
 
   int64_t batch_size_ = 32;
   bool shuffle_ = false;
@@ -43,9 +64,9 @@ class DataLoaderOptions {
 };
 
 struct Batch {
-  Tensor x;            // (n, *x_shape)
-  Tensor y;            // (n, *y_shape)
-  int64_t index = 0;   // batch number within the epoch
+  Tensor x;           // (n, *x_shape)
+  Tensor y;           // (n, *y_shape)
+  int64_t index = 0;  // batch number within the epoch
 };
 
 class EpochRun;  // the per-epoch machinery (workers, queue), in loader.cpp

