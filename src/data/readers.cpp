@@ -4,6 +4,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <new>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -68,7 +69,42 @@ Tensor empty_bulk(const Shape& shape, DType dtype) {
   return Tensor(impl);
 }
 
-std::vector<uint8_t> read_maybe_gzip(const std::string& path, size_t expected) {
+namespace {
+// A growable byte buffer straight from mmap with transparent huge pages (no zero-filling pass, 2 MiB faults):
+// the decompressed IDX data of a whole data set lives here only until it is converted to floats.
+class MappedBuffer {
+ public:
+  MappedBuffer() = default;
+  MappedBuffer(const MappedBuffer&) = delete;
+  MappedBuffer& operator=(const MappedBuffer&) = delete;
+  ~MappedBuffer() {
+    if (data_) munmap(data_, cap_);
+  }
+  uint8_t* data() { return data_; }
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  uint8_t operator[](size_t i) const { return data_[i]; }
+  void resize(size_t n) {
+    if (n > cap_) {
+      const size_t huge = 2u << 20, cap = (std::max(n, cap_ * 2) + huge - 1) / huge * huge;
+      void* p = data_ ? mremap(data_, cap_, cap, MREMAP_MAYMOVE)
+                      : mmap(nullptr, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (p == MAP_FAILED) throw std::bad_alloc();
+      madvise(p, cap, MADV_HUGEPAGE);
+      data_ = static_cast<uint8_t*>(p);
+      cap_ = cap;
+    }
+    size_ = n;
+  }
+
+ private:
+  uint8_t* data_ = nullptr;
+  size_t size_ = 0, cap_ = 0;
+};
+
+template <typename Buffer>
+void read_file_into(const std::string& path, size_t expected, Buffer& out) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   EMBER_CHECK(f, IOError, "cannot open '", path, "': ", std::strerror(errno));
   unsigned char magic[2] = {0, 0};
@@ -76,14 +112,13 @@ std::vector<uint8_t> read_maybe_gzip(const std::string& path, size_t expected) {
   const bool gz = got == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
   std::fseek(f, 0, SEEK_END);
   const long file_size = std::ftell(f);
-  std::vector<uint8_t> out;
   if (!gz) {
     out.resize(static_cast<size_t>(file_size));
     std::fseek(f, 0, SEEK_SET);
     const size_t n = out.empty() ? 0 : std::fread(out.data(), 1, out.size(), f);
     std::fclose(f);
     EMBER_CHECK(n == out.size(), IOError, "cannot read '", path, "': got ", n, " of ", out.size(), " bytes");
-    return out;
+    return;
   }
   // The gzip trailer's last 4 bytes are the uncompressed size mod 2^32: a good first guess for the buffer.
   size_t guess = expected;
@@ -120,8 +155,16 @@ std::vector<uint8_t> read_maybe_gzip(const std::string& path, size_t expected) {
   EMBER_CHECK(err == Z_OK || err == Z_STREAM_END, IOError, "corrupt or truncated gzip file '", path,
               "': ", msg);
   out.resize(n);
+}
+}  // namespace
+
+std::vector<uint8_t> read_maybe_gzip(const std::string& path, size_t expected) {
+  std::vector<uint8_t> out;
+  read_file_into(path, expected, out);
   return out;
 }
+
+
 
 void bytes_to_unit_float(const uint8_t* in, float* out, int64_t n) {
   // Division (not a multiply by 1/255) so values equal PyTorch's ToTensor exactly; it vectorises. OpenMP
@@ -138,7 +181,8 @@ void bytes_to_unit_float(const uint8_t* in, float* out, int64_t n) {
 // ---------------------------------------------------------------- IDX
 namespace {
 // Validates an IDX buffer (magic, type, rank, exact data size); returns the dims and the header length.
-std::vector<int64_t> parse_idx_header(const std::vector<uint8_t>& buf, const std::string& path,
+template <typename Buffer>
+std::vector<int64_t> parse_idx_header(const Buffer& buf, const std::string& path,
                                       size_t* header) {
   EMBER_CHECK(buf.size() >= 4, IOError, "IDX file '", path, "' is too short for a header (", buf.size(),
               " bytes)");
@@ -179,7 +223,8 @@ IdxArray read_idx(const std::string& path) {
 }
 
 Tensor read_idx_images(const std::string& path) {
-  std::vector<uint8_t> buf = read_maybe_gzip(path);
+  MappedBuffer buf;
+  read_file_into(path, 0, buf);
   size_t header = 0;
   std::vector<int64_t> d = parse_idx_header(buf, path, &header);
   EMBER_CHECK(d.size() == 3, IOError, "IDX image file '", path, "' has ", d.size(),
