@@ -58,6 +58,34 @@ TEST(Dataset, SubsetConcatTransformSplit) {
   EXPECT_THROW(ConcatDataset({ds, tensor_dataset(zeros({2, 3}), zeros({2}))}), ShapeError);
 }
 
+// A dataset without a get_batch override: the loader's generic collation must agree with the fast path.
+class PlainDataset : public Dataset {
+ public:
+  explicit PlainDataset(std::shared_ptr<TensorDataset> d) : d_(std::move(d)) {}
+  int64_t size() const override { return d_->size(); }
+  Example get(int64_t i) const override { return d_->get(i); }
+
+ private:
+  std::shared_ptr<TensorDataset> d_;
+};
+
+TEST(DataLoader, GenericCollationMatchesFastPathAndSubsets) {
+  auto ds = counting_dataset(23);
+  auto plain = std::make_shared<PlainDataset>(ds);
+  auto opt = DataLoaderOptions().batch_size(5).shuffle(true).seed(9).num_workers(1);
+  DataLoader a(ds, opt), b(plain, opt);
+  std::vector<std::vector<float>> ra, rb;
+  for (const Batch& x : a) ra.push_back(x.x.to_vector<float>());
+  for (const Batch& x : b) rb.push_back(x.x.to_vector<float>());
+  EXPECT_EQ(ra, rb);
+  auto [train, val] = train_val_split(ds, 0.2, 1);
+  DataLoader lv(val, DataLoaderOptions().batch_size(2));
+  std::vector<int64_t> got;
+  for (const Batch& x : lv)
+    for (int64_t v : x.y.to_vector<int64_t>()) got.push_back(v);
+  EXPECT_EQ(got, val->indices());
+}
+
 TEST(DataLoader, BatchesCoverEpochAndDropLast) {
   auto ds = counting_dataset(10);
   DataLoader loader(ds, DataLoaderOptions().batch_size(4).shuffle(true).seed(3));

@@ -198,3 +198,24 @@ TEST(RealData, SpamAssassin) {
   EXPECT_EQ(sp.class_names, (std::vector<std::string>{"ham", "spam"}));
   EXPECT_FALSE(strip_mail_headers(sp.train.texts[0]).empty());
 }
+
+TEST(DataDir, OverrideOrder) {
+  set_data_dir("");
+  ::setenv("EMBER_DATA_DIR", "/tmp/ember-env-dir", 1);
+  EXPECT_EQ(data_dir(), "/tmp/ember-env-dir");
+  set_data_dir("/tmp/ember-flag-dir");
+  EXPECT_EQ(data_dir(), "/tmp/ember-flag-dir");
+  set_data_dir("");
+  ::unsetenv("EMBER_DATA_DIR");
+  ::setenv("XDG_DATA_HOME", "/tmp/xdg", 1);
+  EXPECT_EQ(data_dir(), "/tmp/xdg/ember");
+  ::unsetenv("XDG_DATA_HOME");
+  EXPECT_NE(data_dir().find("/.local/share/ember"), std::string::npos);
+}
+
+// Removes the generated files once all tests ran.
+class CleanupEnv : public ::testing::Environment {
+ public:
+  void TearDown() override { fs::remove_all(tmp_dir()); }
+};
+static ::testing::Environment* const kCleanup = ::testing::AddGlobalTestEnvironment(new CleanupEnv);
