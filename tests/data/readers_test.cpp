@@ -93,7 +93,8 @@ TEST(BadInput, IdxFiles) {
   write_file("fm/train-labels-idx1-ubyte", idx_labels(2));
   write_file("fm/t10k-images-idx3-ubyte", idx_images(1, 2, 2, 4));
   write_file("fm/t10k-labels-idx1-ubyte", idx_labels(1));
-  expect_error<ShapeError>([&] { load_fashion_mnist(d.string()); }, {"3 examples but y has 2"});
+  expect_error<IOError>([&] { load_fashion_mnist(d.string()); }, {"train-images-idx3-ubyte' holds 3 images",
+                                                                  "train-labels-idx1-ubyte' holds 2 labels"});
   expect_error<IOError>([&] { load_fashion_mnist((tmp_dir() / "empty").string()); },
                         {"Fashion-MNIST", "install_deps.sh"});
 }

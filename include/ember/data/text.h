@@ -46,7 +46,8 @@ class TokenizerOptions {
 };
 
 // Words are maximal runs of letters (ASCII letters and any byte >= 0x80, so UTF-8 letters stay whole);
-// everything else separates words.
+// everything else separates words. (Keras instead strips a fixed punctuation list and splits on spaces, so it
+// keeps digits and apostrophes; indexing, num_words, oov and padding follow Keras exactly.)
 std::vector<std::string> split_words(const std::string& text, bool lower = true);
 
 class Tokenizer {
