@@ -30,10 +30,16 @@ bool reusable(const Tensor& t) {
 // One epoch: a fixed visiting order, `slots` batch buffers used round-robin (batch b lives in slot b % S),
 // and worker threads that claim batches in increasing order. Batch b may be written once batch b - S has been
 // released by the consumer, so at most S - 1 = prefetch batches are made ahead and memory stays bounded.
+struct Slot {
+  Tensor x_buf, y_buf;  // full-size buffers, kept from epoch to epoch
+  Tensor x, y;          // the rows of the current batch
+};
+
 class EpochRun {
  public:
-  EpochRun(DatasetPtr ds, const DataLoaderOptions& opt, int64_t epoch, std::vector<int64_t> order)
-      : ds_(std::move(ds)), opt_(opt), epoch_(epoch), order_(std::move(order)) {
+  EpochRun(DatasetPtr ds, const DataLoaderOptions& opt, int64_t epoch, std::vector<int64_t> order,
+           std::vector<Slot> recycled)
+      : ds_(std::move(ds)), opt_(opt), epoch_(epoch), order_(std::move(order)), slots_(std::move(recycled)) {
     const int64_t n = static_cast<int64_t>(order_.size()), bs = opt_.batch_size_;
     num_batches_ = opt_.drop_last_ ? n / bs : (n + bs - 1) / bs;
     if (num_batches_ > 0) {
@@ -65,6 +71,12 @@ class EpochRun {
     threads_.clear();
   }
 
+  // The batch buffers, for the next epoch (call after stop()).
+  std::vector<Slot> take_slots() {
+    for (auto& sl : slots_) sl.x = sl.y = Tensor();
+    return std::move(slots_);
+  }
+
   // Fills `out` with the next batch; false at the end of the epoch.
   bool next(Batch& out) {
     const int64_t b = released_;  // batches 0..b-1 are released: the consumer dropped them
@@ -89,10 +101,6 @@ class EpochRun {
   }
 
  private:
-  struct Slot {
-    Tensor x_buf, y_buf;  // full-size buffers
-    Tensor x, y;          // the rows of the current batch
-  };
   size_t slot(int64_t b) const { return static_cast<size_t>(b % static_cast<int64_t>(slots_.size())); }
 
   void work() {
@@ -200,9 +208,13 @@ std::vector<int64_t> DataLoader::epoch_order(int64_t e) const {
 }
 
 DataLoader::Iterator DataLoader::begin() {
-  if (run_) run_->stop();
+  std::vector<Slot> slots;
+  if (run_) {
+    run_->stop();
+    slots = run_->take_slots();  // reuse last epoch's batch buffers
+  }
   const int64_t e = epoch_++;
-  run_ = std::make_shared<EpochRun>(dataset_, options_, e, epoch_order(e));
+  run_ = std::make_shared<EpochRun>(dataset_, options_, e, epoch_order(e), std::move(slots));
   return Iterator(run_);
 }
 

@@ -147,6 +147,18 @@ TEST(DataLoader, HeldBatchIsNotOverwritten) {
     EXPECT_EQ(kept[i].y.to_vector<int64_t>()[0], static_cast<int64_t>(4 * i)) << i;
 }
 
+TEST(DataLoader, ReusesBatchBuffersAcrossBatchesAndEpochs) {
+  auto ds = counting_dataset(64);
+  for (int workers : {0, 2}) {
+    DataLoader loader(ds, DataLoaderOptions().batch_size(4).num_workers(workers).prefetch(2));
+    std::set<const void*> first, second;
+    for (const Batch& b : loader) first.insert(b.x.raw_data());
+    for (const Batch& b : loader) second.insert(b.x.raw_data());
+    EXPECT_LE(first.size(), 3u) << workers;  // prefetch + 1 buffers for 16 batches
+    for (const void* p : second) EXPECT_TRUE(first.count(p)) << workers;
+  }
+}
+
 TEST(DataLoader, BreakingEarlyAndWorkerErrors) {
   auto ds = counting_dataset(100);
   DataLoader loader(ds, DataLoaderOptions().batch_size(4).num_workers(2));
