@@ -37,8 +37,7 @@ Tensor matmul_nd(const Tensor& a_in, const Tensor& b_in) {
   const Shape& as = a_in.shape();
   const Shape& bs = b_in.shape();
   int64_t m = as[as.size() - 2], k = as.back(), k2 = bs[bs.size() - 2], n = bs.back();
-  EMBER_CHECK(k == k2, ShapeError, "matmul: shapes ", as, " and ", bs, " cannot be multiplied (", k,
-              " != ", k2, ")");
+  EMBER_CHECK(k == k2, ShapeError, "matmul: shapes ", as, " and ", bs, " cannot be multiplied (", k, " != ", k2, ")");
   Shape a_batch(as.data(), as.size() - 2), b_batch(bs.data(), bs.size() - 2);
   Shape batch = broadcast_shapes(a_batch, b_batch, "matmul");
   int64_t nb = batch.numel();
@@ -135,10 +134,10 @@ struct MatmulBackward : autograd::Node {
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
   EMBER_CHECK(a.defined() && b.defined(), ValueError, "matmul: undefined tensor");
-  EMBER_CHECK(a.dim() >= 1 && b.dim() >= 1, ShapeError,
-              "matmul: both operands need at least one dimension, got ", a.shape(), " and ", b.shape());
-  EMBER_CHECK(a.dtype() == b.dtype(), DTypeError, "matmul: operands have different dtypes ",
-              dtype_name(a.dtype()), " and ", dtype_name(b.dtype()));
+  EMBER_CHECK(a.dim() >= 1 && b.dim() >= 1, ShapeError, "matmul: both operands need at least one dimension, got ",
+              a.shape(), " and ", b.shape());
+  EMBER_CHECK(a.dtype() == b.dtype(), DTypeError, "matmul: operands have different dtypes ", dtype_name(a.dtype()),
+              " and ", dtype_name(b.dtype()));
   if (a.dim() == 1 || b.dim() == 1) {
     Tensor a2 = a.dim() == 1 ? unsqueeze(a, 0) : a;
     Tensor b2 = b.dim() == 1 ? unsqueeze(b, -1) : b;
