@@ -26,8 +26,7 @@ TEST(Matmul, FastGemmMatchesReference) {
         Tensor b = randn(tb ? Shape{n, k} : Shape{k, n});
         Tensor c1 = zeros({m, n}), c2 = zeros({m, n});
         int64_t lda = ta ? m : k, ldb = tb ? k : n;
-        kernels::gemm(ta, tb, m, n, k, 1.f, a.data<float>(), lda, b.data<float>(), ldb, 0.f, c1.data<float>(),
-                      n);
+        kernels::gemm(ta, tb, m, n, k, 1.f, a.data<float>(), lda, b.data<float>(), ldb, 0.f, c1.data<float>(), n);
         kernels::gemm_ref<float>(ta, tb, m, n, k, 1.f, a.data<float>(), lda, b.data<float>(), ldb, 0.f,
                                  c2.data<float>(), n);
         auto v1 = c1.to_vector<float>(), v2 = c2.to_vector<float>();
