@@ -3,7 +3,7 @@
 lines of torch_micro.py. Each (case, implementation) keeps its best repetition (minimum real time), which is
 the most robust number on a shared machine.
 
-  micro_report.py [--markdown] FILE...    (files ending in .json are Google Benchmark output, others JSON lines)
+  micro_report.py [--markdown] [--cpu-time] FILE...    (files ending in .json are Google Benchmark output, others JSON lines)
 """
 import argparse
 import json
@@ -13,7 +13,7 @@ UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 IMPLS = ["ember", "onednn", "openblas", "libtorch", "pytorch"]
 
 
-def load(paths):
+def load(paths, field):
     best = {}  # (case, impl) -> (time_ns, flops per call)
 
     def put(name, t_ns, flops):
@@ -30,7 +30,7 @@ def load(paths):
                 if b.get("run_type") == "aggregate" or b.get("error_occurred"):
                     continue
                 name = re.sub(r"/(iterations|repeats|min_time|threads):[^/]+|/real_time", "", b["name"])
-                t = b["real_time"] * UNIT_NS[b.get("time_unit", "ns")]
+                t = b[field] * UNIT_NS[b.get("time_unit", "ns")]
                 flops = b.get("flops", 0.0) * t * 1e-9  # the counter is a rate; back to flops per call
                 put(name, t, flops)
         else:
@@ -53,9 +53,10 @@ def fmt_time(ns):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    ap.add_argument("--cpu-time", action="store_true", help="use the calling thread's CPU time (1 thread only)")
     ap.add_argument("files", nargs="+")
     args = ap.parse_args()
-    best = load(args.files)
+    best = load(args.files, "cpu_time" if args.cpu_time else "real_time")
     cases = []
     for case, _ in best:
         if case not in cases:
@@ -94,7 +95,7 @@ def main():
         for r in [head] + rows:
             print("  ".join(str(x).rjust(w) if i else str(x).ljust(w) for i, (x, w) in enumerate(zip(r, widths))))
     print("\nRatios are Ember's time divided by the other's (below 1: Ember faster). best BLAS = faster of "
-          "oneDNN dnnl_sgemm / OpenBLAS cblas_sgemm called directly; best of repetitions, real time.")
+          "oneDNN dnnl_sgemm / OpenBLAS cblas_sgemm called directly; best of repetitions, " + ("CPU time of the calling thread." if args.cpu_time else "real time."))
 
 
 if __name__ == "__main__":

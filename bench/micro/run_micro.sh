@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
 # Runs every micro-benchmark in one go (Ember + oneDNN + OpenBLAS, LibTorch C++, PyTorch Python) with the same
 # thread count and prints one table with Ember/PyTorch ratios.
-#   bench/micro/run_micro.sh [--threads N] [--quick] [--reps R]
+#   bench/micro/run_micro.sh [--threads N] [--quick] [--reps R] [--cpu-time]
 # --quick: every benchmark once at a tiny size (a smoke test for CI, seconds). Uses $EMBER_BUILD_DIR (default
-# build/); builds the benchmark targets if they are missing. Raw results are kept in $out_dir (printed).
+# build/); builds the benchmark targets if they are missing. --cpu-time ranks by the calling thread's CPU time
+# instead of wall-clock time: robust on a busy machine, meaningful only with --threads 1. Raw results are kept in $out_dir (printed).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 threads=$(nproc)
 quick=0
 reps=3
+cpu=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --threads) threads="$2"; shift 2 ;;
     --quick) quick=1; shift ;;
     --reps) reps="$2"; shift 2 ;;
-    *) echo "run_micro.sh: unknown argument $1 (use --threads N, --quick, --reps R)" >&2; exit 2 ;;
+    --cpu-time) cpu=(--cpu-time); shift ;;
+    *) echo "run_micro.sh: unknown argument $1 (use --threads N, --quick, --reps R, --cpu-time)" >&2; exit 2 ;;
   esac
 done
 build_dir="${EMBER_BUILD_DIR:-build}"
@@ -49,9 +52,9 @@ else
   echo "(micro_torch not built: LibTorch not found)"
 fi
 if "$python" -c "import torch" 2>/dev/null; then
-  "$python" bench/micro/torch_micro.py --threads "$threads" "${py_args[@]}" >"$out_dir/pytorch.jsonl"
+  "$python" bench/micro/torch_micro.py --threads "$threads" "${py_args[@]}" ${cpu[@]+"${cpu[@]}"} >"$out_dir/pytorch.jsonl"
   files+=("$out_dir/pytorch.jsonl")
 else
   echo "(python torch not available: PyTorch column skipped)"
 fi
-"$python" bench/micro/micro_report.py "${files[@]}"
+"$python" bench/micro/micro_report.py ${cpu[@]+"${cpu[@]}"} "${files[@]}"
