@@ -23,6 +23,10 @@ done
 build_dir="${EMBER_BUILD_DIR:-build}"
 python="${PYTHON:-/usr/bin/python3}"
 if [ ! -x "$build_dir/bench/micro/micro_ember" ]; then
+  if ! ninja -C "$build_dir" -t targets all 2>/dev/null | grep -q '^micro_ember:'; then
+    echo "run_micro.sh: micro_ember is not configured in $build_dir (Google Benchmark missing?), skipped"
+    exit 0
+  fi
   ninja -C "$build_dir" -j "$(nproc)" micro_ember >/dev/null
 fi
 if [ ! -x "$build_dir/bench/micro/micro_torch" ] && ninja -C "$build_dir" -t targets all 2>/dev/null | grep -q '^micro_torch:'; then
