@@ -68,6 +68,8 @@ def main():
             if line.startswith("{"):
                 rows.append(json.loads(line))
     peak = {r["threads"]: r["median"] for r in rows if r["workload"] == "sgemm_peak"}
+    load = {r["when"]: r["loadavg"] for r in rows if r["workload"] == "loadavg"}
+    rows = [r for r in rows if r["workload"] != "loadavg"]
     by = {}
     order = []
     for r in rows:
@@ -87,6 +89,9 @@ def main():
     versions = sorted({r.get("version", "?") for r in rows if r.get("impl") == "pytorch" and "version" in r})
     print(f"- PyTorch: {', '.join(versions) or '-'}; sgemm peak (torch.matmul 1024^3, GFLOP/s): "
           + ", ".join(f"{t} thr {p:.1f}" for t, p in sorted(peak.items())))
+    if load:
+        print("- load average (1/5/15 min) at " + ", ".join(f"{k}: {v}" for k, v in load.items())
+              + " — on 2 cores anything above ~1 means other processes shared the CPU and slowed every number")
     if tiny:
         print("- **tiny run (smoke test): numbers are meaningless**")
     print("\nMedian over repetitions after warm-up, (min–max) in brackets. Training and batch-256 rows are "

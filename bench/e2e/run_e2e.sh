@@ -47,6 +47,8 @@ best_env=(env -u OPENBLAS_CORETYPE -u OMP_NUM_THREADS -u MKL_NUM_THREADS OPENBLA
 default_env=(env -u OPENBLAS_NUM_THREADS -u GLIBC_TUNABLES -u OMP_NUM_THREADS -u MKL_NUM_THREADS)
 ember_env=(env -u OMP_NUM_THREADS -u EMBER_NUM_THREADS)
 
+loadavg() { printf '{"workload": "loadavg", "when": "%s", "loadavg": "%s"}\n' "$1" "$(cut -d' ' -f1-3 /proc/loadavg)"; }
+loadavg start >>"$out"
 for t in $threads_list; do
   "${best_env[@]}" "$python" bench/e2e/torch_e2e.py --sgemm-peak --threads "$t" --tag best "${extra[@]}" >>"$out"
   IFS=, read -r -a names <<<"$workloads"
@@ -63,5 +65,6 @@ for t in $threads_list; do
     fi
   done
 done
+loadavg end >>"$out"
 "$python" bench/e2e/report.py "$out" >"$report"
 echo "run_e2e: results in $out, report in $report" >&2
