@@ -4,6 +4,7 @@
 #include <ember/ember.h>
 
 #include <cstdio>
+#include <iostream>
 #include <memory>
 
 using namespace ember;
