@@ -3,6 +3,8 @@
 // rows, and one step's rows are a strided matrix (leading dimension T * width) that GEMM reads in place.
 // Scratch memory lives in thread-local vectors that only grow: fresh pages are slow on these machines, and a
 // training loop calls the kernels with the same sizes every step.
+#include "ember/kernels/rnn.h"
+
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -10,15 +12,17 @@
 #include "ember/kernels/activation.h"
 #include "ember/kernels/gemm.h"
 #include "ember/kernels/parallel.h"
-#include "ember/kernels/rnn.h"
 
 namespace ember::kernels {
 
 int64_t rnn_gate_count(RnnMode mode) {
   switch (mode) {
-    case RnnMode::Lstm: return 4;
-    case RnnMode::Gru: return 3;
-    default: return 1;
+    case RnnMode::Lstm:
+      return 4;
+    case RnnMode::Gru:
+      return 3;
+    default:
+      return 1;
   }
 }
 
@@ -28,9 +32,12 @@ int64_t rnn_gates_per_step(RnnMode mode, int64_t hidden) {
 
 int64_t rnn_cells_per_step(RnnMode mode, int64_t hidden) {
   switch (mode) {
-    case RnnMode::Lstm: return 2 * hidden;
-    case RnnMode::Gru: return hidden;
-    default: return 0;
+    case RnnMode::Lstm:
+      return 2 * hidden;
+    case RnnMode::Gru:
+      return hidden;
+    default:
+      return 0;
   }
 }
 
@@ -55,7 +62,12 @@ struct Geometry {
   int64_t N, Tn, I, H, G, GH;
   bool reverse;
   explicit Geometry(const RnnLayerArgs<T>& a)
-      : N(a.batch), Tn(a.steps), I(a.input), H(a.hidden), G(rnn_gate_count(a.mode)), GH(G * a.hidden),
+      : N(a.batch),
+        Tn(a.steps),
+        I(a.input),
+        H(a.hidden),
+        G(rnn_gate_count(a.mode)),
+        GH(G * a.hidden),
         reverse(a.reverse) {}
   // The time index of processing step s.
   int64_t time(int64_t s) const { return reverse ? Tn - 1 - s : s; }
@@ -164,7 +176,8 @@ void rnn_layer_forward(const RnnLayerArgs<T>& a, T* out, T* h_n, T* c_n, T* gate
   const int64_t tl = g.time(Tn - 1);
   for (int64_t n = 0; n < N; ++n) {
     std::memcpy(h_n + n * H, out + (n * Tn + tl) * H, sizeof(T) * H);
-    if (c_n && a.mode == RnnMode::Lstm) std::memcpy(c_n + n * H, cells + (n * Tn + tl) * 2 * H, sizeof(T) * H);
+    if (c_n && a.mode == RnnMode::Lstm)
+      std::memcpy(c_n + n * H, cells + (n * Tn + tl) * 2 * H, sizeof(T) * H);
   }
 }
 
@@ -185,10 +198,16 @@ void rnn_layer_backward(const RnnLayerArgs<T>& a, const T* out, const T* gates, 
     zero(db_ih, GH);
     zero(db_hh, GH);
     if (dh0) {
-      if (dh_n) std::memcpy(dh0, dh_n, sizeof(T) * N * H); else zero(dh0, N * H);
+      if (dh_n)
+        std::memcpy(dh0, dh_n, sizeof(T) * N * H);
+      else
+        zero(dh0, N * H);
     }
     if (dc0) {
-      if (dc_n) std::memcpy(dc0, dc_n, sizeof(T) * N * H); else zero(dc0, N * H);
+      if (dc_n)
+        std::memcpy(dc0, dc_n, sizeof(T) * N * H);
+      else
+        zero(dc0, N * H);
     }
     return;
   }
@@ -205,9 +224,15 @@ void rnn_layer_backward(const RnnLayerArgs<T>& a, const T* out, const T* gates, 
       const T* src = s == 0 ? a.h0 + n * H : out + (n * Tn + g.time(s - 1)) * H;
       std::memcpy(hprev + (n * Tn + g.time(s)) * H, src, sizeof(T) * H);
     }
-  if (dh_n) std::memcpy(dhr, dh_n, sizeof(T) * N * H); else zero(dhr, N * H);
+  if (dh_n)
+    std::memcpy(dhr, dh_n, sizeof(T) * N * H);
+  else
+    zero(dhr, N * H);
   if (lstm) {
-    if (dc_n) std::memcpy(dc, dc_n, sizeof(T) * N * H); else zero(dc, N * H);
+    if (dc_n)
+      std::memcpy(dc, dc_n, sizeof(T) * N * H);
+    else
+      zero(dc, N * H);
   }
   for (int64_t s = Tn - 1; s >= 0; --s) {
     const int64_t t = g.time(s), tp = s > 0 ? g.time(s - 1) : -1;
@@ -288,9 +313,9 @@ void rnn_layer_backward(const RnnLayerArgs<T>& a, const T* out, const T* gates, 
   }
 }
 
-#define EMBER_RNN_INSTANTIATE(T)                                                                             \
-  template void rnn_layer_forward<T>(const RnnLayerArgs<T>&, T*, T*, T*, T*, T*);                            \
-  template void rnn_layer_backward<T>(const RnnLayerArgs<T>&, const T*, const T*, const T*, const T*,        \
+#define EMBER_RNN_INSTANTIATE(T)                                                                      \
+  template void rnn_layer_forward<T>(const RnnLayerArgs<T>&, T*, T*, T*, T*, T*);                     \
+  template void rnn_layer_backward<T>(const RnnLayerArgs<T>&, const T*, const T*, const T*, const T*, \
                                       const T*, const T*, T*, T*, T*, T*, T*, T*, T*);
 EMBER_RNN_INSTANTIATE(float)
 EMBER_RNN_INSTANTIATE(double)

@@ -1,11 +1,12 @@
-// Reference recurrent layer kernels: one step at a time, one element at a time, straight from the equations in
-// include/ember/kernels/rnn.h. Slow and obvious; the tests hold the fast kernels (kernels/cpu/rnn.cpp) to it.
+// Reference recurrent layer kernels: one step at a time, one element at a time, straight from the equations
+// in include/ember/kernels/rnn.h. Slow and obvious; the tests hold the fast kernels (kernels/cpu/rnn.cpp) to
+// it.
+#include "ember/kernels/rnn.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
-
-#include "ember/kernels/rnn.h"
 
 namespace ember::kernels::ref {
 
@@ -41,7 +42,7 @@ void rnn_layer_forward(const RnnLayerArgs<T>& a, T* out, T* h_n, T* c_n, T* gate
     for (int64_t s = 0; s < Tn; ++s) {
       const int64_t t = a.reverse ? Tn - 1 - s : s, idx = n * Tn + t;
       matvec(a.w_ih, a.x + idx * I, a.b_ih, GH, I, px.data());  // W_ih x + b_ih
-      matvec(a.w_hh, h.data(), a.b_hh, GH, H, ph.data());        // W_hh h + b_hh
+      matvec(a.w_hh, h.data(), a.b_hh, GH, H, ph.data());       // W_hh h + b_hh
       T* act = gates + idx * GH;
       T* cell = cells + idx * CS;
       for (int64_t j = 0; j < H; ++j) {
@@ -63,8 +64,12 @@ void rnn_layer_forward(const RnnLayerArgs<T>& a, T* out, T* h_n, T* c_n, T* gate
             cell[j] = ph[2 * H + j];
             break;
           }
-          case RnnMode::RnnTanh: h[j] = std::tanh(px[j] + ph[j]); break;
-          case RnnMode::RnnRelu: h[j] = std::max(px[j] + ph[j], T(0)); break;
+          case RnnMode::RnnTanh:
+            h[j] = std::tanh(px[j] + ph[j]);
+            break;
+          case RnnMode::RnnRelu:
+            h[j] = std::max(px[j] + ph[j], T(0));
+            break;
         }
       }
       std::memcpy(out + idx * H, h.data(), sizeof(T) * H);
@@ -121,8 +126,14 @@ void rnn_layer_backward(const RnnLayerArgs<T>& a, const T* out, const T* gates, 
             dhp[j] = d * z;
             break;
           }
-          case RnnMode::RnnTanh: gx[j] = gh[j] = d * (1 - h * h); dhp[j] = 0; break;
-          case RnnMode::RnnRelu: gx[j] = gh[j] = h > 0 ? d : T(0); dhp[j] = 0; break;
+          case RnnMode::RnnTanh:
+            gx[j] = gh[j] = d * (1 - h * h);
+            dhp[j] = 0;
+            break;
+          case RnnMode::RnnRelu:
+            gx[j] = gh[j] = h > 0 ? d : T(0);
+            dhp[j] = 0;
+            break;
         }
       }
       // Parameter and input gradients of this step.
@@ -159,10 +170,11 @@ void rnn_layer_backward(const RnnLayerArgs<T>& a, const T* out, const T* gates, 
 }
 
 template void rnn_layer_forward<float>(const RnnLayerArgs<float>&, float*, float*, float*, float*, float*);
-template void rnn_layer_forward<double>(const RnnLayerArgs<double>&, double*, double*, double*, double*, double*);
+template void rnn_layer_forward<double>(const RnnLayerArgs<double>&, double*, double*, double*, double*,
+                                        double*);
 template void rnn_layer_backward<float>(const RnnLayerArgs<float>&, const float*, const float*, const float*,
-                                        const float*, const float*, const float*, float*, float*, float*, float*,
-                                        float*, float*, float*);
+                                        const float*, const float*, const float*, float*, float*, float*,
+                                        float*, float*, float*, float*);
 template void rnn_layer_backward<double>(const RnnLayerArgs<double>&, const double*, const double*,
                                          const double*, const double*, const double*, const double*, double*,
                                          double*, double*, double*, double*, double*, double*);
