@@ -52,9 +52,10 @@ T* scratch(int slot, size_t n) {
   return v.data();
 }
 
-// Rows per parallel chunk of a per-step gate kernel: enough work to pay for waking the second thread.
-int64_t row_grain(int64_t width) {
-  return std::max<int64_t>(1, 8192 / std::max<int64_t>(width, 1));
+// Batch rows per thread for the recurrence: split once a row's work over the whole sequence (about
+// steps * G*H * (H + 8) multiply-adds) adds up to enough to pay for waking the second thread.
+int64_t row_grain(int64_t steps, int64_t gh, int64_t hidden) {
+  return std::max<int64_t>(1, (int64_t{1} << 18) / std::max<int64_t>(steps * gh * (hidden + 8), 1));
 }
 
 template <typename T>
@@ -114,65 +115,70 @@ void rnn_layer_forward(const RnnLayerArgs<T>& a, T* out, T* h_n, T* c_n, T* gate
   T* hproj = scratch<T>(2, N * GH);
   T* pre_all = scratch<T>(3, N * GH);
   const T* b_hn = a.b_hh && a.mode == RnnMode::Gru ? a.b_hh + 2 * H : nullptr;
-  for (int64_t s = 0; s < Tn; ++s) {
-    const int64_t t = g.time(s), tp = s > 0 ? g.time(s - 1) : -1;
-    const T* hprev = s == 0 ? a.h0 : out + tp * H;
-    const int64_t ldh = s == 0 ? H : Tn * H;
-    gemm(false, true, N, GH, H, T(1), hprev, ldh, a.w_hh, H, T(0), hproj, GH);
-    parallel_for(0, N, row_grain(GH), [&](int64_t lo, int64_t hi) {
-      for (int64_t n = lo; n < hi; ++n) {
-        const int64_t idx = n * Tn + t;
-        const T* xp = xproj + idx * GH;
-        const T* hp = hproj + n * GH;
-        const T* hprow = hprev + n * ldh;
-        T* pre = pre_all + n * GH;
-        T* act = gates + idx * GH;
-        T* h = out + idx * H;
-        switch (a.mode) {
-          case RnnMode::Lstm: {
-            for (int64_t j = 0; j < GH; ++j) pre[j] = xp[j] + hp[j];
-            sigmoid(pre, act, 2 * H);
-            tanh(pre + 2 * H, act + 2 * H, H);
-            sigmoid(pre + 3 * H, act + 3 * H, H);
-            const T* cprev = s == 0 ? a.c0 + n * H : cells + (n * Tn + tp) * 2 * H;
-            T* c = cells + idx * 2 * H;
-            T* tc = c + H;
-            for (int64_t j = 0; j < H; ++j) c[j] = act[H + j] * cprev[j] + act[j] * act[2 * H + j];
-            tanh(c, tc, H);
-            for (int64_t j = 0; j < H; ++j) h[j] = act[3 * H + j] * tc[j];
-            break;
-          }
-          case RnnMode::Gru: {
-            for (int64_t j = 0; j < 2 * H; ++j) pre[j] = xp[j] + hp[j];
-            sigmoid(pre, act, 2 * H);
-            T* hn = cells + idx * H;
-            for (int64_t j = 0; j < H; ++j) {
-              hn[j] = hp[2 * H + j] + (b_hn ? b_hn[j] : T(0));
-              pre[2 * H + j] = xp[2 * H + j] + act[j] * hn[j];
+  // Batch rows are independent through the recurrence: each thread runs every step for its own rows, so the
+  // threads meet once per call instead of at every step (per-step barriers cost milliseconds on a loaded
+  // machine).
+  parallel_for(0, N, row_grain(Tn, GH, H), [&](int64_t lo, int64_t hi) {
+    for (int64_t s = 0; s < Tn; ++s) {
+      const int64_t t = g.time(s), tp = s > 0 ? g.time(s - 1) : -1;
+      const T* hprev = s == 0 ? a.h0 : out + tp * H;
+      const int64_t ldh = s == 0 ? H : Tn * H;
+      gemm(false, true, hi - lo, GH, H, T(1), hprev + lo * ldh, ldh, a.w_hh, H, T(0), hproj + lo * GH, GH);
+      {
+        for (int64_t n = lo; n < hi; ++n) {
+          const int64_t idx = n * Tn + t;
+          const T* xp = xproj + idx * GH;
+          const T* hp = hproj + n * GH;
+          const T* hprow = hprev + n * ldh;
+          T* pre = pre_all + n * GH;
+          T* act = gates + idx * GH;
+          T* h = out + idx * H;
+          switch (a.mode) {
+            case RnnMode::Lstm: {
+              for (int64_t j = 0; j < GH; ++j) pre[j] = xp[j] + hp[j];
+              sigmoid(pre, act, 2 * H);
+              tanh(pre + 2 * H, act + 2 * H, H);
+              sigmoid(pre + 3 * H, act + 3 * H, H);
+              const T* cprev = s == 0 ? a.c0 + n * H : cells + (n * Tn + tp) * 2 * H;
+              T* c = cells + idx * 2 * H;
+              T* tc = c + H;
+              for (int64_t j = 0; j < H; ++j) c[j] = act[H + j] * cprev[j] + act[j] * act[2 * H + j];
+              tanh(c, tc, H);
+              for (int64_t j = 0; j < H; ++j) h[j] = act[3 * H + j] * tc[j];
+              break;
             }
-            tanh(pre + 2 * H, act + 2 * H, H);
-            for (int64_t j = 0; j < H; ++j) {
-              const T z = act[H + j], nn = act[2 * H + j];
-              h[j] = nn + z * (hprow[j] - nn);
+            case RnnMode::Gru: {
+              for (int64_t j = 0; j < 2 * H; ++j) pre[j] = xp[j] + hp[j];
+              sigmoid(pre, act, 2 * H);
+              T* hn = cells + idx * H;
+              for (int64_t j = 0; j < H; ++j) {
+                hn[j] = hp[2 * H + j] + (b_hn ? b_hn[j] : T(0));
+                pre[2 * H + j] = xp[2 * H + j] + act[j] * hn[j];
+              }
+              tanh(pre + 2 * H, act + 2 * H, H);
+              for (int64_t j = 0; j < H; ++j) {
+                const T z = act[H + j], nn = act[2 * H + j];
+                h[j] = nn + z * (hprow[j] - nn);
+              }
+              break;
             }
-            break;
-          }
-          case RnnMode::RnnTanh: {
-            for (int64_t j = 0; j < H; ++j) pre[j] = xp[j] + hp[j];
-            tanh(pre, h, H);
-            break;
-          }
-          case RnnMode::RnnRelu: {
-            for (int64_t j = 0; j < H; ++j) {
-              const T v = xp[j] + hp[j];
-              h[j] = v > T(0) ? v : T(0);
+            case RnnMode::RnnTanh: {
+              for (int64_t j = 0; j < H; ++j) pre[j] = xp[j] + hp[j];
+              tanh(pre, h, H);
+              break;
             }
-            break;
+            case RnnMode::RnnRelu: {
+              for (int64_t j = 0; j < H; ++j) {
+                const T v = xp[j] + hp[j];
+                h[j] = v > T(0) ? v : T(0);
+              }
+              break;
+            }
           }
         }
       }
-    });
-  }
+    }
+  });
   const int64_t tl = g.time(Tn - 1);
   for (int64_t n = 0; n < N; ++n) {
     std::memcpy(h_n + n * H, out + (n * Tn + tl) * H, sizeof(T) * H);
@@ -234,68 +240,71 @@ void rnn_layer_backward(const RnnLayerArgs<T>& a, const T* out, const T* gates, 
     else
       zero(dc, N * H);
   }
-  for (int64_t s = Tn - 1; s >= 0; --s) {
-    const int64_t t = g.time(s), tp = s > 0 ? g.time(s - 1) : -1;
-    parallel_for(0, N, row_grain(GH), [&](int64_t lo, int64_t hi) {
-      for (int64_t n = lo; n < hi; ++n) {
-        const int64_t idx = n * Tn + t;
-        const T* act = gates + idx * GH;
-        const T* h = out + idx * H;
-        const T* dy = dout ? dout + idx * H : nullptr;
-        T* dh = dhr + n * H;
-        T* dg = dG + idx * GH;
-        switch (a.mode) {
-          case RnnMode::Lstm: {
-            const T* c = cells + idx * 2 * H;
-            const T* tc = c + H;
-            const T* cprev = s == 0 ? a.c0 + n * H : cells + (n * Tn + tp) * 2 * H;
-            T* dcn = dc + n * H;
-            for (int64_t j = 0; j < H; ++j) {
-              const T dhj = dh[j] + (dy ? dy[j] : T(0));
-              const T i = act[j], f = act[H + j], gg = act[2 * H + j], o = act[3 * H + j], tcj = tc[j];
-              const T dcj = dcn[j] + dhj * o * (T(1) - tcj * tcj);
-              dg[j] = dcj * gg * i * (T(1) - i);
-              dg[H + j] = dcj * cprev[j] * f * (T(1) - f);
-              dg[2 * H + j] = dcj * i * (T(1) - gg * gg);
-              dg[3 * H + j] = dhj * tcj * o * (T(1) - o);
-              dcn[j] = dcj * f;
+  parallel_for(0, N, row_grain(Tn, GH, H), [&](int64_t lo, int64_t hi) {
+    for (int64_t s = Tn - 1; s >= 0; --s) {
+      const int64_t t = g.time(s), tp = s > 0 ? g.time(s - 1) : -1;
+      {
+        for (int64_t n = lo; n < hi; ++n) {
+          const int64_t idx = n * Tn + t;
+          const T* act = gates + idx * GH;
+          const T* h = out + idx * H;
+          const T* dy = dout ? dout + idx * H : nullptr;
+          T* dh = dhr + n * H;
+          T* dg = dG + idx * GH;
+          switch (a.mode) {
+            case RnnMode::Lstm: {
+              const T* c = cells + idx * 2 * H;
+              const T* tc = c + H;
+              const T* cprev = s == 0 ? a.c0 + n * H : cells + (n * Tn + tp) * 2 * H;
+              T* dcn = dc + n * H;
+              for (int64_t j = 0; j < H; ++j) {
+                const T dhj = dh[j] + (dy ? dy[j] : T(0));
+                const T i = act[j], f = act[H + j], gg = act[2 * H + j], o = act[3 * H + j], tcj = tc[j];
+                const T dcj = dcn[j] + dhj * o * (T(1) - tcj * tcj);
+                dg[j] = dcj * gg * i * (T(1) - i);
+                dg[H + j] = dcj * cprev[j] * f * (T(1) - f);
+                dg[2 * H + j] = dcj * i * (T(1) - gg * gg);
+                dg[3 * H + j] = dhj * tcj * o * (T(1) - o);
+                dcn[j] = dcj * f;
+              }
+              break;
             }
-            break;
-          }
-          case RnnMode::Gru: {
-            const T* hn = cells + idx * H;
-            const T* hp = hprev + idx * H;
-            T* dgh = dGh + idx * GH;
-            for (int64_t j = 0; j < H; ++j) {
-              const T dhj = dh[j] + (dy ? dy[j] : T(0));
-              const T r = act[j], z = act[H + j], nn = act[2 * H + j];
-              const T dpn = dhj * (T(1) - z) * (T(1) - nn * nn);
-              const T dpz = dhj * (hp[j] - nn) * z * (T(1) - z);
-              const T dpr = dpn * hn[j] * r * (T(1) - r);
-              dg[j] = dpr;
-              dg[H + j] = dpz;
-              dg[2 * H + j] = dpn;
-              dgh[j] = dpr;
-              dgh[H + j] = dpz;
-              dgh[2 * H + j] = dpn * r;
-              dh[j] = dhj * z;  // the direct path; the GEMM below adds W_hh's
+            case RnnMode::Gru: {
+              const T* hn = cells + idx * H;
+              const T* hp = hprev + idx * H;
+              T* dgh = dGh + idx * GH;
+              for (int64_t j = 0; j < H; ++j) {
+                const T dhj = dh[j] + (dy ? dy[j] : T(0));
+                const T r = act[j], z = act[H + j], nn = act[2 * H + j];
+                const T dpn = dhj * (T(1) - z) * (T(1) - nn * nn);
+                const T dpz = dhj * (hp[j] - nn) * z * (T(1) - z);
+                const T dpr = dpn * hn[j] * r * (T(1) - r);
+                dg[j] = dpr;
+                dg[H + j] = dpz;
+                dg[2 * H + j] = dpn;
+                dgh[j] = dpr;
+                dgh[H + j] = dpz;
+                dgh[2 * H + j] = dpn * r;
+                dh[j] = dhj * z;  // the direct path; the GEMM below adds W_hh's
+              }
+              break;
             }
-            break;
-          }
-          case RnnMode::RnnTanh: {
-            for (int64_t j = 0; j < H; ++j) dg[j] = (dh[j] + (dy ? dy[j] : T(0))) * (T(1) - h[j] * h[j]);
-            break;
-          }
-          case RnnMode::RnnRelu: {
-            for (int64_t j = 0; j < H; ++j) dg[j] = h[j] > T(0) ? dh[j] + (dy ? dy[j] : T(0)) : T(0);
-            break;
+            case RnnMode::RnnTanh: {
+              for (int64_t j = 0; j < H; ++j) dg[j] = (dh[j] + (dy ? dy[j] : T(0))) * (T(1) - h[j] * h[j]);
+              break;
+            }
+            case RnnMode::RnnRelu: {
+              for (int64_t j = 0; j < H; ++j) dg[j] = h[j] > T(0) ? dh[j] + (dy ? dy[j] : T(0)) : T(0);
+              break;
+            }
           }
         }
       }
-    });
-    // dL/dh_prev (+)= dGh[:, t] @ W_hh
-    gemm(false, false, N, H, GH, T(1), dGh + t * GH, Tn * GH, a.w_hh, H, gru ? T(1) : T(0), dhr, H);
-  }
+      // dL/dh_prev (+)= dGh[:, t] @ W_hh
+      gemm(false, false, hi - lo, H, GH, T(1), dGh + (lo * Tn + t) * GH, Tn * GH, a.w_hh, H,
+           gru ? T(1) : T(0), dhr + lo * H, H);
+    }
+  });
   if (dh0) std::memcpy(dh0, dhr, sizeof(T) * N * H);
   if (dc0 && lstm) std::memcpy(dc0, dc, sizeof(T) * N * H);
   if (dx) {
