@@ -1,6 +1,8 @@
 #!/bin/bash
 # Runs bench_rnn (Ember) and torch_rnn.py (PyTorch 1.13, 2 threads) and prints ms and Ember/PyTorch ratios
-# (below 1 = Ember faster). Usage: bench/rnn/run.sh [build dir, default build]
+# (below 1 = Ember faster). Usage: [BENCH_THREADS=n] bench/rnn/run.sh [build dir, default build]
+# Both sides use BENCH_THREADS threads (default 2). On a loaded machine per-step thread barriers dominate
+# PyTorch's time at 2 threads; BENCH_THREADS=1 gives the load-robust comparison.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 build="${1:-$here/../../build}"
@@ -8,7 +10,8 @@ exe="$build/bench/rnn/bench_rnn"
 [ -x "$exe" ] || { echo "run.sh: $exe not built (ninja -C $build bench_rnn)" >&2; exit 1; }
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-"$exe" --benchmark_format=json --benchmark_min_time=1 >"$tmp/ember.json"
+export BENCH_THREADS="${BENCH_THREADS:-2}"
+OMP_NUM_THREADS="$BENCH_THREADS" "$exe" --benchmark_format=json --benchmark_min_time=1 >"$tmp/ember.json"
 /usr/bin/python3 "$here/torch_rnn.py" >"$tmp/torch.json"
 /usr/bin/python3 - "$tmp/ember.json" "$tmp/torch.json" <<'PY'
 import json, sys

@@ -1,15 +1,16 @@
 #!/usr/bin/python3
 """PyTorch side of bench/rnn: the same workloads as bench_rnn.cpp (nn.LSTM / nn.GRU 64 -> 64, x (64, 100, 64),
-batch_first), 2 threads, median ms per iteration.
+batch_first), 2 threads (or $BENCH_THREADS), median ms per iteration.
 
 Prints one JSON object {benchmark name: ms}.
 """
 import json
+import os
 import time
 
 import torch
 
-torch.set_num_threads(2)
+torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "2")))
 torch.manual_seed(0)
 
 
