@@ -17,7 +17,8 @@ namespace {
 bool auto_maximize(const std::string& monitor, const std::string& mode) {
   if (mode == "max") return true;
   if (mode == "min") return false;
-  EMBER_CHECK(mode == "auto", ValueError, "callback: mode must be \"min\", \"max\" or \"auto\", got \"", mode, "\"");
+  EMBER_CHECK(mode == "auto", ValueError, "callback: mode must be \"min\", \"max\" or \"auto\", got \"", mode,
+              "\"");
   for (const char* k : {"acc", "precision", "recall", "f1", "auc"})
     if (monitor.find(k) != std::string::npos) return true;
   return false;
@@ -59,7 +60,8 @@ double log_value(const Logs& logs, const std::string& key, const char* who) {
   if (it == logs.end()) {
     std::string known;
     for (const auto& [k, v] : logs) known += (known.empty() ? "" : ", ") + k;
-    throw ValueError(std::string(who) + ": monitored value '" + key + "' is not in the logs (have: " + known + ")");
+    throw ValueError(std::string(who) + ": monitored value '" + key + "' is not in the logs (have: " + known +
+                     ")");
   }
   return it->second;
 }
@@ -68,7 +70,9 @@ double log_value(const Logs& logs, const std::string& key, const char* who) {
 ProgressBar::ProgressBar(std::ostream& os, int tty) : os_(os), tty_(tty < 0 ? ::isatty(1) != 0 : tty == 1) {}
 ProgressBar::ProgressBar() : ProgressBar(std::cout, -1) {}
 
-void ProgressBar::on_train_begin(int64_t, int64_t end_epoch) { end_epoch_ = end_epoch; }
+void ProgressBar::on_train_begin(int64_t, int64_t end_epoch) {
+  end_epoch_ = end_epoch;
+}
 
 void ProgressBar::on_epoch_begin(int64_t epoch) {
   epoch_ = epoch;
@@ -142,7 +146,8 @@ void EarlyStopping::on_epoch_end(int64_t epoch, Logs& logs) {
     wait_ = 0;
     if (o_.restore_best_weights_) {
       best_weights_.clear();
-      for (const auto& [k, t] : model_->module()->state_dict()) best_weights_.emplace_back(k, copy_as(t, t.dtype()));
+      for (const auto& [k, t] : model_->module()->state_dict())
+        best_weights_.emplace_back(k, copy_as(t, t.dtype()));
     }
     return;
   }
@@ -158,8 +163,8 @@ void EarlyStopping::on_epoch_end(int64_t epoch, Logs& logs) {
 }
 
 // ---- ModelCheckpoint ----
-ModelCheckpoint::ModelCheckpoint(std::string path, std::string monitor, bool save_best_only, bool weights_only,
-                                 std::string mode)
+ModelCheckpoint::ModelCheckpoint(std::string path, std::string monitor, bool save_best_only,
+                                 bool weights_only, std::string mode)
     : path_(std::move(path)),
       monitor_(std::move(monitor)),
       mode_(std::move(mode)),
@@ -224,7 +229,9 @@ void CSVLogger::on_epoch_end(int64_t epoch, Logs& logs) {
   EMBER_CHECK(out_.good(), IOError, "CSVLogger: write to ", path_, " failed");
 }
 
-void CSVLogger::on_train_end() { out_.close(); }
+void CSVLogger::on_train_end() {
+  out_.close();
+}
 
 JsonLinesLogger::JsonLinesLogger(std::string path, bool append) : path_(std::move(path)), append_(append) {}
 
@@ -241,7 +248,9 @@ void JsonLinesLogger::on_epoch_end(int64_t epoch, Logs& logs) {
   EMBER_CHECK(out_.good(), IOError, "JsonLinesLogger: write to ", path_, " failed");
 }
 
-void JsonLinesLogger::on_train_end() { out_.close(); }
+void JsonLinesLogger::on_train_end() {
+  out_.close();
+}
 
 // ---- learning rate ----
 LearningRateScheduler::LearningRateScheduler(Schedule schedule) : schedule_(std::move(schedule)) {}

@@ -24,14 +24,13 @@ Json shape_json(const Shape& s) {
 }
 
 const std::set<std::string>& activation_names() {
-  static const std::set<std::string> names{"",     "linear",      "relu", "sigmoid",   "tanh",
+  static const std::set<std::string> names{"",        "linear",      "relu", "sigmoid",   "tanh",
                                            "softmax", "log_softmax", "gelu", "leaky_relu"};
   return names;
 }
 
 void check_activation(const std::string& layer, const std::string& a) {
-  EMBER_CHECK(activation_names().count(a), ValueError, layer,
-              ": unknown activation '", a,
+  EMBER_CHECK(activation_names().count(a), ValueError, layer, ": unknown activation '", a,
               "' (known: relu, sigmoid, tanh, softmax, log_softmax, gelu, leaky_relu, linear)");
 }
 
@@ -99,8 +98,8 @@ class Fields {
     if (!has(k)) return def;
     const Json& v = j_[k];
     if (v.is_number_integer()) return {v.get<int64_t>(), v.get<int64_t>()};
-    EMBER_CHECK(v.is_array() && v.size() == 2 && v[0].is_number_integer() && v[1].is_number_integer(), ValueError,
-                type_, ".", k, ": expected an integer or [a, b], got ", v.dump());
+    EMBER_CHECK(v.is_array() && v.size() == 2 && v[0].is_number_integer() && v[1].is_number_integer(),
+                ValueError, type_, ".", k, ": expected an integer or [a, b], got ", v.dump());
     return {v[0].get<int64_t>(), v[1].get<int64_t>()};
   }
   void finish() {
@@ -139,7 +138,8 @@ class DenseLayer : public Layer {
     j["use_bias"] = bias_;
   }
   Shape build_impl(const Shape& in, nn::Sequential& seq, Generator* gen) override {
-    EMBER_CHECK(!in.empty(), ShapeError, describe(), ": needs an input with a feature axis, got ", shape_str(in));
+    EMBER_CHECK(!in.empty(), ShapeError, describe(), ": needs an input with a feature axis, got ",
+                shape_str(in));
     add(std::make_shared<nn::Linear>(nn::LinearOptions(in[in.size() - 1], units_).bias(bias_), gen), seq,
         module_indices);
     add_activation(act_, seq, module_indices);
@@ -200,7 +200,9 @@ class ActivationLayer : public Layer {
   std::string act_;
 };
 
-int64_t conv_out(int64_t in, int64_t k, int64_t s, int64_t pad) { return (in + 2 * pad - k) / s + 1; }
+[[maybe_unused]] int64_t conv_out(int64_t in, int64_t k, int64_t s, int64_t pad) {
+  return (in + 2 * pad - k) / s + 1;
+}
 
 class Conv2DLayer : public Layer {
  public:
@@ -209,8 +211,8 @@ class Conv2DLayer : public Layer {
       : filters_(filters), k_(k), act_(std::move(act)), s_(s), padding_(std::move(padding)), bias_(bias) {
     EMBER_CHECK(filters > 0 && k[0] > 0 && k[1] > 0 && s[0] > 0 && s[1] > 0, ValueError,
                 "Conv2D: filters, kernel_size and strides must be positive");
-    EMBER_CHECK(padding_ == "valid" || padding_ == "same", ValueError, "Conv2D.padding: expected \"valid\" or ",
-                "\"same\", got \"", padding_, "\"");
+    EMBER_CHECK(padding_ == "valid" || padding_ == "same", ValueError,
+                "Conv2D.padding: expected \"valid\" or ", "\"same\", got \"", padding_, "\"");
     check_activation("Conv2D", act_);
   }
   std::string type() const override { return "Conv2D"; }
@@ -240,8 +242,8 @@ class Conv2DLayer : public Layer {
       ph = tot[0] / 2, pw = tot[1] / 2;
     }
     int64_t oh = conv_out(in[1], k_[0], s_[0], ph), ow = conv_out(in[2], k_[1], s_[1], pw);
-    EMBER_CHECK(oh > 0 && ow > 0, ShapeError, describe(), ": kernel ", k_[0], "x", k_[1], " larger than input ",
-                shape_str(in));
+    EMBER_CHECK(oh > 0 && ow > 0, ShapeError, describe(), ": kernel ", k_[0], "x", k_[1],
+                " larger than input ", shape_str(in));
     auto opts = nn::Conv2dOptions(in[0], filters_, {k_[0], k_[1]}).stride({s_[0], s_[1]}).bias(bias_);
     opts.padding(Padding2d(ph, pw));
     add(std::make_shared<nn::Conv2d>(opts, gen), seq, module_indices);
@@ -307,14 +309,19 @@ class GlobalPoolLayer : public Layer {
   void config(Json&) const override {}
   Shape build_impl(const Shape& in, nn::Sequential& seq, Generator*) override {
     if (two_d_) {
-      EMBER_CHECK(in.size() == 3, ShapeError, describe(), ": expected a (C, H, W) input, got ", shape_str(in));
-      add(std::make_shared<nn::Functional>([](const Tensor& x) { return mean(x, {2, 3}); }, "GlobalAvgPool2d"),
+      EMBER_CHECK(in.size() == 3, ShapeError, describe(), ": expected a (C, H, W) input, got ",
+                  shape_str(in));
+      add(std::make_shared<nn::Functional>(
+              [](const Tensor& x) {
+                return mean(x, {2, 3});
+              },
+              "GlobalAvgPool2d"),
           seq, module_indices);
       return Shape{in[0]};
     }
     EMBER_CHECK(in.size() == 2, ShapeError, describe(), ": expected a (T, C) input, got ", shape_str(in));
-    add(std::make_shared<nn::Functional>([](const Tensor& x) { return mean(x, {1}); }, "GlobalAvgPool1d"), seq,
-        module_indices);
+    add(std::make_shared<nn::Functional>([](const Tensor& x) { return mean(x, {1}); }, "GlobalAvgPool1d"),
+        seq, module_indices);
     return Shape{in[1]};
   }
 
@@ -385,7 +392,8 @@ class EmbeddingLayer : public Layer {
 
 class RecurrentLayer : public Layer {
  public:
-  RecurrentLayer(std::string kind, int64_t units, bool seqs) : kind_(std::move(kind)), units_(units), seqs_(seqs) {
+  RecurrentLayer(std::string kind, int64_t units, bool seqs)
+      : kind_(std::move(kind)), units_(units), seqs_(seqs) {
     EMBER_CHECK(units > 0, ValueError, kind_, ": units must be positive, got ", units);
   }
   std::string type() const override { return kind_; }
@@ -472,7 +480,9 @@ Shape Layer::build(const Shape& in, nn::Sequential& seq, Generator* gen) {
   return output_shape;
 }
 
-std::string Layer::describe() const { return name.empty() ? type() : type() + " '" + name + "'"; }
+std::string Layer::describe() const {
+  return name.empty() ? type() : type() + " '" + name + "'";
+}
 
 nn::ModulePtr activation_module(const std::string& a) {
   if (a.empty() || a == "linear") return nullptr;
@@ -495,12 +505,19 @@ LayerHandle Input(const Shape& shape) {
 LayerHandle Dense(int64_t units, const std::string& activation, bool use_bias) {
   return LayerHandle(std::make_shared<DenseLayer>(units, activation, use_bias));
 }
-LayerHandle Flatten() { return LayerHandle(std::make_shared<FlattenLayer>()); }
-LayerHandle Dropout(double rate) { return LayerHandle(std::make_shared<DropoutLayer>(rate)); }
-LayerHandle Activation(const std::string& a) { return LayerHandle(std::make_shared<ActivationLayer>(a)); }
+LayerHandle Flatten() {
+  return LayerHandle(std::make_shared<FlattenLayer>());
+}
+LayerHandle Dropout(double rate) {
+  return LayerHandle(std::make_shared<DropoutLayer>(rate));
+}
+LayerHandle Activation(const std::string& a) {
+  return LayerHandle(std::make_shared<ActivationLayer>(a));
+}
 LayerHandle Conv2D(int64_t filters, std::array<int64_t, 2> kernel_size, const std::string& activation,
                    std::array<int64_t, 2> strides, const std::string& padding, bool use_bias) {
-  return LayerHandle(std::make_shared<Conv2DLayer>(filters, kernel_size, activation, strides, padding, use_bias));
+  return LayerHandle(
+      std::make_shared<Conv2DLayer>(filters, kernel_size, activation, strides, padding, use_bias));
 }
 LayerHandle MaxPooling2D(std::array<int64_t, 2> pool_size, std::array<int64_t, 2> strides) {
   return LayerHandle(std::make_shared<Pool2DLayer>(true, pool_size, strides));
@@ -508,8 +525,12 @@ LayerHandle MaxPooling2D(std::array<int64_t, 2> pool_size, std::array<int64_t, 2
 LayerHandle AveragePooling2D(std::array<int64_t, 2> pool_size, std::array<int64_t, 2> strides) {
   return LayerHandle(std::make_shared<Pool2DLayer>(false, pool_size, strides));
 }
-LayerHandle GlobalAveragePooling2D() { return LayerHandle(std::make_shared<GlobalPoolLayer>(true)); }
-LayerHandle GlobalAveragePooling1D() { return LayerHandle(std::make_shared<GlobalPoolLayer>(false)); }
+LayerHandle GlobalAveragePooling2D() {
+  return LayerHandle(std::make_shared<GlobalPoolLayer>(true));
+}
+LayerHandle GlobalAveragePooling1D() {
+  return LayerHandle(std::make_shared<GlobalPoolLayer>(false));
+}
 LayerHandle BatchNormalization(double momentum, double epsilon) {
   return LayerHandle(std::make_shared<BatchNormLayer>(momentum, epsilon));
 }

@@ -60,7 +60,8 @@ LossFn make_loss(const std::string& name_in, bool from_logits) {
                    "binary_crossentropy, cross_entropy)");
 }
 
-std::shared_ptr<optim::Optimizer> make_optimizer(const std::string& name_in, const std::vector<Tensor>& params,
+std::shared_ptr<optim::Optimizer> make_optimizer(const std::string& name_in,
+                                                 const std::vector<Tensor>& params,
                                                  const std::map<std::string, double>& options) {
   std::string name = lower(name_in);
   optim::OptionMap defaults;
@@ -75,7 +76,8 @@ std::shared_ptr<optim::Optimizer> make_optimizer(const std::string& name_in, con
   else if (name == "adagrad")
     defaults = optim::AdagradOptions(1e-3).to_map();
   else
-    throw ValueError("optimizer: unknown optimizer '" + name_in + "' (known: sgd, adam, adamw, rmsprop, adagrad)");
+    throw ValueError("optimizer: unknown optimizer '" + name_in +
+                     "' (known: sgd, adam, adamw, rmsprop, adagrad)");
   for (const auto& [k, v] : options) {
     EMBER_CHECK(defaults.count(k), ValueError, "optimizer ", name, ": unknown option '", k, "'");
     defaults[k] = v;
@@ -88,7 +90,9 @@ std::shared_ptr<optim::Optimizer> make_optimizer(const std::string& name_in, con
   return std::make_shared<optim::Adagrad>(groups, optim::AdagradOptions());
 }
 
-std::string optimizer_registry_name(const optim::Optimizer& optimizer) { return lower(optimizer.name()); }
+std::string optimizer_registry_name(const optim::Optimizer& optimizer) {
+  return lower(optimizer.name());
+}
 
 StepResult train_step(nn::Module& model, optim::Optimizer& optimizer, const LossFn& loss_fn, const Tensor& x,
                       const Tensor& y) {

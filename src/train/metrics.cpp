@@ -14,10 +14,14 @@ struct Reader {
   explicit Reader(const Tensor& t) : t_(contiguous_data(t)), dtype_(t_.dtype()), p_(t_.raw_data()) {}
   double operator[](int64_t i) const {
     switch (dtype_) {
-      case DType::Float32: return static_cast<const float*>(p_)[i];
-      case DType::Float64: return static_cast<const double*>(p_)[i];
-      case DType::Int64: return static_cast<double>(static_cast<const int64_t*>(p_)[i]);
-      case DType::Bool: return static_cast<const bool*>(p_)[i] ? 1.0 : 0.0;
+      case DType::Float32:
+        return static_cast<const float*>(p_)[i];
+      case DType::Float64:
+        return static_cast<const double*>(p_)[i];
+      case DType::Int64:
+        return static_cast<double>(static_cast<const int64_t*>(p_)[i]);
+      case DType::Bool:
+        return static_cast<const bool*>(p_)[i] ? 1.0 : 0.0;
     }
     return 0.0;
   }
@@ -41,8 +45,6 @@ void rows_classes(const Tensor& out, int64_t& n, int64_t& c) {
   c = out.dim() >= 2 ? out.size(-1) : 1;
   n = c > 0 ? out.numel() / c : 0;
 }
-
-double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
 }  // namespace
 
@@ -72,8 +74,8 @@ void Accuracy::update(const Tensor& output, const Tensor& target) {
       for (int64_t i = 0; i < n; ++i) correct_ += argmax_row(o, i, c) == static_cast<int64_t>(t[i]);
       break;
     case AccuracyKind::Categorical:
-      EMBER_CHECK(target.numel() == output.numel(), ShapeError, name_, ": categorical targets must match output ",
-                  output.shape(), ", got ", target.shape());
+      EMBER_CHECK(target.numel() == output.numel(), ShapeError, name_,
+                  ": categorical targets must match output ", output.shape(), ", got ", target.shape());
       for (int64_t i = 0; i < n; ++i) correct_ += argmax_row(o, i, c) == argmax_row(t, i, c);
       break;
     default:
@@ -113,9 +115,12 @@ BinaryConfusion::BinaryConfusion(Kind kind, double threshold, bool from_logits)
 
 std::string BinaryConfusion::name() const {
   switch (kind_) {
-    case Kind::Precision: return "precision";
-    case Kind::Recall: return "recall";
-    default: return "f1";
+    case Kind::Precision:
+      return "precision";
+    case Kind::Recall:
+      return "recall";
+    default:
+      return "f1";
   }
 }
 
@@ -142,9 +147,12 @@ double BinaryConfusion::result() const {
   double precision = tp_ + fp_ ? static_cast<double>(tp_) / (tp_ + fp_) : 0.0;
   double recall = tp_ + fn_ ? static_cast<double>(tp_) / (tp_ + fn_) : 0.0;
   switch (kind_) {
-    case Kind::Precision: return precision;
-    case Kind::Recall: return recall;
-    default: return precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0.0;
+    case Kind::Precision:
+      return precision;
+    case Kind::Recall:
+      return recall;
+    default:
+      return precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0.0;
   }
 }
 
@@ -153,7 +161,9 @@ ConfusionMatrix::ConfusionMatrix(int64_t num_classes) : n_(num_classes) {
   counts_.assign(n_ * n_, 0);
 }
 
-void ConfusionMatrix::reset() { std::fill(counts_.begin(), counts_.end(), 0); }
+void ConfusionMatrix::reset() {
+  std::fill(counts_.begin(), counts_.end(), 0);
+}
 
 void ConfusionMatrix::update(const Tensor& output, const Tensor& target) {
   int64_t n, c;
@@ -178,7 +188,9 @@ double ConfusionMatrix::result() const {
   return total ? static_cast<double>(diag) / total : 0.0;
 }
 
-Tensor ConfusionMatrix::matrix() const { return from_vector(counts_, Shape{n_, n_}); }
+Tensor ConfusionMatrix::matrix() const {
+  return from_vector(counts_, Shape{n_, n_});
+}
 
 std::string ConfusionMatrix::to_string(const std::vector<std::string>& class_names) const {
   auto label = [&](int64_t i) {
@@ -212,7 +224,8 @@ MetricPtr make_metric(const std::string& name, const std::string& loss_name, boo
     return std::make_shared<Accuracy>(AccuracyKind::Sparse, 0.5, false, name);
   if (name == "categorical_accuracy")
     return std::make_shared<Accuracy>(AccuracyKind::Categorical, 0.5, false, name);
-  if (name == "binary_accuracy") return std::make_shared<Accuracy>(AccuracyKind::Binary, 0.5, from_logits, name);
+  if (name == "binary_accuracy")
+    return std::make_shared<Accuracy>(AccuracyKind::Binary, 0.5, from_logits, name);
   if (name == "top_k_categorical_accuracy" || name == "sparse_top_k_categorical_accuracy")
     return std::make_shared<TopKAccuracy>(5, name);
   if (name.size() > 12 && name.rfind("top", 0) == 0 && name.substr(name.size() - 9) == "_accuracy") {

@@ -25,9 +25,10 @@ std::string snake(const std::string& type) {
   for (size_t i = 0; i < type.size(); ++i) {
     char c = type[i];
     bool upper = std::isupper(static_cast<unsigned char>(c));
-    if (upper && i > 0 && (std::islower(static_cast<unsigned char>(type[i - 1])) ||
-                           (i + 1 < type.size() && std::islower(static_cast<unsigned char>(type[i + 1])) &&
-                            std::isupper(static_cast<unsigned char>(type[i - 1])))))
+    if (upper && i > 0 &&
+        (std::islower(static_cast<unsigned char>(type[i - 1])) ||
+         (i + 1 < type.size() && std::islower(static_cast<unsigned char>(type[i + 1])) &&
+          std::isupper(static_cast<unsigned char>(type[i - 1])))))
       s += '_';
     s += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
@@ -61,7 +62,9 @@ Json shape_json(const Shape& s) {
   return a;
 }
 
-Shape per_sample(const Shape& batch_shape) { return Shape(batch_shape.data() + 1, batch_shape.size() - 1); }
+Shape per_sample(const Shape& batch_shape) {
+  return Shape(batch_shape.data() + 1, batch_shape.size() - 1);
+}
 
 }  // namespace
 
@@ -76,7 +79,8 @@ const std::vector<double>& History::operator[](const std::string& key) const {
   return it->second;
 }
 
-CompileOptions& CompileOptions::optimizer(const std::string& name, const std::map<std::string, double>& options) {
+CompileOptions& CompileOptions::optimizer(const std::string& name,
+                                          const std::map<std::string, double>& options) {
   optimizer_name_ = name;
   optimizer_options_ = options;
   optimizer_.reset();
@@ -146,9 +150,10 @@ CompileOptions CompileOptions::from_json(const Json& j) {
         std::map<std::string, double> opts;
         for (auto o = v.begin(); o != v.end(); ++o) {
           if (o.key() == "name") continue;
-          EMBER_CHECK(o.value().is_number() || o.value().is_boolean(), ValueError, "compile config.optimizer.",
-                      o.key(), ": expected a number, got ", o.value().dump());
-          opts[o.key()] = o.value().is_boolean() ? (o.value().get<bool>() ? 1.0 : 0.0) : o.value().get<double>();
+          EMBER_CHECK(o.value().is_number() || o.value().is_boolean(), ValueError,
+                      "compile config.optimizer.", o.key(), ": expected a number, got ", o.value().dump());
+          opts[o.key()] =
+              o.value().is_boolean() ? (o.value().get<bool>() ? 1.0 : 0.0) : o.value().get<double>();
         }
         c.optimizer(v["name"].get<std::string>(), opts);
       }
@@ -156,10 +161,12 @@ CompileOptions CompileOptions::from_json(const Json& j) {
       EMBER_CHECK(v.is_string(), ValueError, "compile config.loss: expected a string, got ", v.dump());
       c.loss(v.get<std::string>());
     } else if (k == "from_logits") {
-      EMBER_CHECK(v.is_boolean(), ValueError, "compile config.from_logits: expected true/false, got ", v.dump());
+      EMBER_CHECK(v.is_boolean(), ValueError, "compile config.from_logits: expected true/false, got ",
+                  v.dump());
       c.from_logits(v.get<bool>());
     } else if (k == "metrics") {
-      EMBER_CHECK(v.is_array(), ValueError, "compile config.metrics: expected a list of names, got ", v.dump());
+      EMBER_CHECK(v.is_array(), ValueError, "compile config.metrics: expected a list of names, got ",
+                  v.dump());
       std::vector<std::string> names;
       for (const Json& e : v) {
         EMBER_CHECK(e.is_string(), ValueError, "compile config.metrics: expected names, got ", e.dump());
@@ -167,7 +174,8 @@ CompileOptions CompileOptions::from_json(const Json& j) {
       }
       c.metrics(names);
     } else {
-      throw ValueError("compile config: unknown field '" + k + "' (known: optimizer, loss, from_logits, metrics)");
+      throw ValueError("compile config: unknown field '" + k +
+                       "' (known: optimizer, loss, from_logits, metrics)");
     }
   }
   EMBER_CHECK(!c.loss_name_.empty(), ValueError, "compile config: missing field 'loss'");
@@ -234,8 +242,9 @@ void Sequential::ensure_built(const Tensor& batch) {
 void Sequential::ensure_built(const data::Dataset& ds) {
   EMBER_CHECK(ds.size() > 0, ValueError, "Sequential '", name_, "': empty data set");
   if (!built_) build(ds.get(0).x.shape());
-  EMBER_CHECK(ds.get(0).x.shape() == input_shape_, ShapeError, "Sequential '", name_, "': expected samples of ",
-              "shape ", batch_shape_str(input_shape_), " without the batch, got ", ds.get(0).x.shape());
+  EMBER_CHECK(ds.get(0).x.shape() == input_shape_, ShapeError, "Sequential '", name_,
+              "': expected samples of ", "shape ", batch_shape_str(input_shape_), " without the batch, got ",
+              ds.get(0).x.shape());
 }
 
 void Sequential::compile(const CompileOptions& options) {
@@ -243,8 +252,9 @@ void Sequential::compile(const CompileOptions& options) {
   CompileOptions c = options;
   EMBER_CHECK(c.loss_fn_ || !c.loss_name_.empty(), ValueError, "compile: no loss given");
   loss_ = c.loss_fn_ ? c.loss_fn_ : train::make_loss(c.loss_name_, c.from_logits_);
-  optimizer_ = c.optimizer_ ? c.optimizer_
-                            : train::make_optimizer(c.optimizer_name_, module_->parameters(), c.optimizer_options_);
+  optimizer_ = c.optimizer_
+                   ? c.optimizer_
+                   : train::make_optimizer(c.optimizer_name_, module_->parameters(), c.optimizer_options_);
   train_metrics_.clear();
   val_metrics_.clear();
   for (const auto& n : c.metric_names_) {
@@ -280,8 +290,8 @@ std::vector<train::Metric*> Sequential::metric_ptrs(bool validation) {
 }
 
 History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& options) {
-  EMBER_CHECK(x.dim() >= 1 && y.dim() >= 1 && x.size(0) == y.size(0), ShapeError, "Sequential.fit: x ", x.shape(),
-              " and y ", y.shape(), " must have the same number of rows");
+  EMBER_CHECK(x.dim() >= 1 && y.dim() >= 1 && x.size(0) == y.size(0), ShapeError, "Sequential.fit: x ",
+              x.shape(), " and y ", y.shape(), " must have the same number of rows");
   return fit(data::tensor_dataset(contiguous(x), contiguous(y)), options);
 }
 
@@ -296,8 +306,8 @@ History Sequential::fit(data::DatasetPtr train, const FitOptions& o) {
   data::DatasetPtr val = o.validation_;
   if (o.validation_split_ > 0) {
     int64_t n = train->size(), nv = static_cast<int64_t>(std::llround(o.validation_split_ * n));
-    EMBER_CHECK(nv >= 1 && nv < n, ValueError, "Sequential.fit: validation_split ", o.validation_split_, " of ", n,
-                " examples leaves an empty part");
+    EMBER_CHECK(nv >= 1 && nv < n, ValueError, "Sequential.fit: validation_split ", o.validation_split_,
+                " of ", n, " examples leaves an empty part");
     std::vector<int64_t> ti(n - nv), vi(nv);
     for (int64_t i = 0; i < n - nv; ++i) ti[i] = i;
     for (int64_t i = 0; i < nv; ++i) vi[i] = n - nv + i;
@@ -448,7 +458,9 @@ std::string Sequential::summary_string(int line_length) const {
   return os.str();
 }
 
-void Sequential::summary(std::ostream& os) const { os << summary_string(); }
+void Sequential::summary(std::ostream& os) const {
+  os << summary_string();
+}
 
 Json Sequential::to_json() const {
   Json j;
@@ -461,7 +473,9 @@ Json Sequential::to_json() const {
   return j;
 }
 
-std::string Sequential::to_json_string(int indent) const { return to_json().dump(indent); }
+std::string Sequential::to_json_string(int indent) const {
+  return to_json().dump(indent);
+}
 
 void Sequential::save_weights(const std::string& path) {
   build();
@@ -507,12 +521,14 @@ void Sequential::save(const std::string& path) {
 std::shared_ptr<Sequential> model_from_json(const Json& j) {
   EMBER_CHECK(j.is_object(), ValueError, "model config: expected a JSON object");
   for (auto it = j.begin(); it != j.end(); ++it)
-    EMBER_CHECK(it.key() == "class_name" || it.key() == "name" || it.key() == "layers" || it.key() == "input_shape",
-                ValueError, "model config: unknown field '", it.key(), "' (known: class_name, name, input_shape, ",
-                "layers)");
+    EMBER_CHECK(
+        it.key() == "class_name" || it.key() == "name" || it.key() == "layers" || it.key() == "input_shape",
+        ValueError, "model config: unknown field '", it.key(), "' (known: class_name, name, input_shape, ",
+        "layers)");
   if (j.contains("class_name"))
-    EMBER_CHECK(j["class_name"] == "Sequential", ValueError, "model config.class_name: only \"Sequential\" is ",
-                "supported, got ", j["class_name"].dump());
+    EMBER_CHECK(j["class_name"] == "Sequential", ValueError,
+                "model config.class_name: only \"Sequential\" is ", "supported, got ",
+                j["class_name"].dump());
   EMBER_CHECK(j.contains("layers") && j["layers"].is_array(), ValueError,
               "model config: missing field 'layers' (a list of layer configs)");
   std::string name = "sequential";
@@ -533,7 +549,8 @@ std::shared_ptr<Sequential> model_from_json(const Json& j) {
   auto m = std::make_shared<Sequential>(layers, name);
   if (j.contains("input_shape")) {
     std::vector<int64_t> d;
-    EMBER_CHECK(j["input_shape"].is_array(), ValueError, "model config.input_shape: expected a list of integers");
+    EMBER_CHECK(j["input_shape"].is_array(), ValueError,
+                "model config.input_shape: expected a list of integers");
     for (const Json& e : j["input_shape"]) {
       EMBER_CHECK(e.is_number_integer(), ValueError, "model config.input_shape: expected a list of integers");
       d.push_back(e.get<int64_t>());
@@ -564,8 +581,9 @@ std::shared_ptr<Sequential> load_model(const std::string& path) {
     return it == f.metadata.end() ? nullptr : &it->second;
   };
   const std::string* format = meta("format");
-  EMBER_CHECK(format && *format == kFormat, IOError, path, ": not an Ember model file (no __metadata__ format \"",
-              kFormat, "\"; weights-only files load with load_weights)");
+  EMBER_CHECK(format && *format == kFormat, IOError, path,
+              ": not an Ember model file (no __metadata__ format \"", kFormat,
+              "\"; weights-only files load with load_weights)");
   const std::string* arch = meta("architecture");
   EMBER_CHECK(arch != nullptr, IOError, path, ": model file without an architecture");
   std::shared_ptr<Sequential> m;
@@ -604,7 +622,8 @@ std::shared_ptr<Sequential> load_model(const std::string& path) {
     if (c.loss_name_ != "custom") {
       m->compile(c);
       if (scalars.is_object()) {
-        for (auto it = scalars.begin(); it != scalars.end(); ++it) osd.scalars[it.key()] = it.value().get<double>();
+        for (auto it = scalars.begin(); it != scalars.end(); ++it)
+          osd.scalars[it.key()] = it.value().get<double>();
         try {
           m->optimizer_->load_state_dict(osd);
         } catch (const Error& e) {

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "ember/ops/ops.h"
+#include "ember/optim/optim.h"
 #include "ember/train/train.h"
 
 using namespace ember;
@@ -43,8 +44,11 @@ std::shared_ptr<Sequential> tiny(Tensor& x, Tensor& y) {
   x = randn({32, 2});
   y = randint(0, 2, {32});
   auto m = std::make_shared<Sequential>(std::vector<LayerPtr>{Input({2}), Dense(2)});
-  m->compile(CompileOptions().optimizer("sgd", {{"lr", 0.0}}).loss("sparse_categorical_crossentropy")
-                 .from_logits(true).metrics({"accuracy"}));
+  m->compile(CompileOptions()
+                 .optimizer("sgd", {{"lr", 0.0}})
+                 .loss("sparse_categorical_crossentropy")
+                 .from_logits(true)
+                 .metrics({"accuracy"}));
   return m;
 }
 
@@ -81,8 +85,9 @@ TEST(Callbacks, EarlyStoppingMinDeltaAndMaxMode) {
   auto es = std::make_shared<EarlyStopping>(EarlyStoppingOptions().patience(1).min_delta(0.1));
   m->fit(x, y, FitOptions().epochs(4).verbose(0).callbacks({script, es}));
   EXPECT_EQ(es->stopped_epoch(), 1);  // 0.95 is not 0.1 better than 1.0
-  EXPECT_THROW(m->fit(x, y, FitOptions().epochs(1).verbose(0).callbacks({std::make_shared<EarlyStopping>(
-                                EarlyStoppingOptions().monitor("val_acc"))})),
+  EXPECT_THROW(m->fit(x, y,
+                      FitOptions().epochs(1).verbose(0).callbacks(
+                          {std::make_shared<EarlyStopping>(EarlyStoppingOptions().monitor("val_acc"))})),
                ValueError);  // no validation data: the monitored key is missing
 }
 
@@ -101,7 +106,8 @@ TEST(Callbacks, CheckpointOnlyOnImprovement) {
     EXPECT_TRUE(std::filesystem::exists(p)) << p;
     std::remove(p.c_str());
   }
-  for (int e : {2, 4}) EXPECT_FALSE(std::filesystem::exists(tmp_path("ckpt_" + std::to_string(e) + ".safetensors")));
+  for (int e : {2, 4})
+    EXPECT_FALSE(std::filesystem::exists(tmp_path("ckpt_" + std::to_string(e) + ".safetensors")));
 }
 
 TEST(Callbacks, CsvAndJsonLinesMatchHistory) {
@@ -138,11 +144,13 @@ TEST(Callbacks, LearningRateSchedulers) {
   Tensor x, y;
   auto m = tiny(x, y);
   m->compile(CompileOptions().optimizer("sgd", {{"lr", 0.1}}).loss("sparse_categorical_crossentropy"));
-  History h = m->fit(x, y, FitOptions().epochs(3).verbose(0).callbacks({std::make_shared<LearningRateScheduler>(
-                               LearningRateScheduler::Schedule([](int64_t e, double lr) { return e == 0 ? lr : lr / 2; }))}));
+  History h = m->fit(
+      x, y,
+      FitOptions().epochs(3).verbose(0).callbacks({std::make_shared<LearningRateScheduler>(
+          LearningRateScheduler::Schedule([](int64_t e, double lr) { return e == 0 ? lr : lr / 2; }))}));
   EXPECT_EQ(h["lr"], (std::vector<double>{0.1, 0.05, 0.025}));
-  auto sched = std::make_shared<LearningRateScheduler>(
-      LearningRateScheduler::Factory([](optim::Optimizer& o) { return std::make_unique<optim::StepLR>(o, 1, 0.1); }));
+  auto sched = std::make_shared<LearningRateScheduler>(LearningRateScheduler::Factory(
+      [](optim::Optimizer& o) { return std::make_unique<optim::StepLR>(o, 1, 0.1); }));
   h = m->fit(x, y, FitOptions().epochs(2).verbose(0).callbacks({sched}));
   ASSERT_EQ(h["lr"].size(), 2u);
   EXPECT_DOUBLE_EQ(h["lr"][0], 0.025);
@@ -153,8 +161,9 @@ TEST(Callbacks, ProgressBarLines) {
   Tensor x, y;
   auto m = tiny(x, y);
   std::ostringstream plain, live;
-  m->fit(x, y, FitOptions().epochs(2).batch_size(8).verbose(0).callbacks(
-                   {std::make_shared<ProgressBar>(plain, 0), std::make_shared<ProgressBar>(live, 1)}));
+  m->fit(x, y,
+         FitOptions().epochs(2).batch_size(8).verbose(0).callbacks(
+             {std::make_shared<ProgressBar>(plain, 0), std::make_shared<ProgressBar>(live, 1)}));
   auto text = plain.str();
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 2);
   EXPECT_EQ(text.rfind("Epoch 1/2 - 4/4 - ", 0), 0u) << text;

@@ -20,7 +20,9 @@ namespace {
 
 const std::string kDir = std::string(EMBER_FIXTURE_DIR) + "/train/";
 
-nlohmann::json read_json(const std::string& path) { return nlohmann::json::parse(io::read_file(path)); }
+nlohmann::json read_json(const std::string& path) {
+  return nlohmann::json::parse(io::read_file(path));
+}
 
 Tensor json_tensor(const nlohmann::json& j, const char* values, const char* shape) {
   return from_vector(j[values].get<std::vector<float>>(), Shape(j[shape].get<std::vector<int64_t>>()));
@@ -45,8 +47,8 @@ TEST(Interchange, TorchMlpIntoKeras) {
 
 #if __has_include("ember/nn/conv.h") && __has_include("ember/nn/pooling.h")
 TEST(Interchange, TorchCnnIntoKeras) {
-  Sequential m({Input({1, 8, 8}), Conv2D(4, {3, 3}, "relu"), MaxPooling2D({2, 2}), Flatten(), Dense(16, "relu"),
-                Dense(5)});
+  Sequential m({Input({1, 8, 8}), Conv2D(4, {3, 3}, "relu"), MaxPooling2D({2, 2}), Flatten(),
+                Dense(16, "relu"), Dense(5)});
   expect_matches_torch(m, "torch_cnn");
 }
 #endif

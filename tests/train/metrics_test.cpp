@@ -1,7 +1,7 @@
 // Metrics against hand-computed values.
-#include <gtest/gtest.h>
-
 #include "ember/train/metrics.h"
+
+#include <gtest/gtest.h>
 
 using namespace ember;
 using namespace ember::train;
@@ -19,7 +19,8 @@ TEST(Metrics, SparseAndCategoricalAccuracy) {
   Accuracy cat(AccuracyKind::Categorical);
   cat.update(out, tensor({{0, 1, 0}, {1, 0, 0}, {0, 1, 0}, {0, 1, 0}}));
   EXPECT_DOUBLE_EQ(cat.result(), 0.75);
-  EXPECT_THROW(Accuracy(AccuracyKind::Sparse).update(out, from_vector(std::vector<int64_t>{1, 0})), ShapeError);
+  EXPECT_THROW(Accuracy(AccuracyKind::Sparse).update(out, from_vector(std::vector<int64_t>{1, 0})),
+               ShapeError);
 }
 
 TEST(Metrics, BinaryAccuracyThresholdAndLogits) {
@@ -40,7 +41,8 @@ TEST(Metrics, TopK) {
   Tensor out = tensor({{0.1f, 0.5f, 0.2f, 0.2f}, {0.4f, 0.3f, 0.2f, 0.1f}, {0.1f, 0.2f, 0.3f, 0.4f}});
   TopKAccuracy top2(2);
   top2.update(out, from_vector(std::vector<int64_t>{2, 1, 0}));
-  // row0: class 2 ties 0.2 with class 3 (above it only 0.5) -> in; row1: class 1 second -> in; row2: last -> out
+  // row0: class 2 ties 0.2 with class 3 (above it only 0.5) -> in; row1: class 1 second -> in; row2: last ->
+  // out
   EXPECT_DOUBLE_EQ(top2.result(), 2.0 / 3.0);
   EXPECT_EQ(top2.name(), "top2_accuracy");
   EXPECT_EQ(make_metric("top3_accuracy")->name(), "top3_accuracy");
@@ -59,7 +61,8 @@ TEST(Metrics, PrecisionRecallF1) {
 
 TEST(Metrics, ConfusionMatrix) {
   ConfusionMatrix cm(3);
-  cm.update(tensor({{3, 1, 0}, {0, 2, 1}, {0, 2, 1}, {1, 0, 5}}), from_vector(std::vector<int64_t>{0, 1, 2, 2}));
+  cm.update(tensor({{3, 1, 0}, {0, 2, 1}, {0, 2, 1}, {1, 0, 5}}),
+            from_vector(std::vector<int64_t>{0, 1, 2, 2}));
   EXPECT_EQ(cm.count(0, 0), 1);
   EXPECT_EQ(cm.count(1, 1), 1);
   EXPECT_EQ(cm.count(2, 1), 1);

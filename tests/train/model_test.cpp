@@ -8,9 +8,12 @@
 #include <nlohmann/json.hpp>
 
 #include "ember/data/loader.h"
+#include "ember/io/atomic_file.h"
 #include "ember/io/safetensors.h"
+#include "ember/nn/nn.h"
 #include "ember/ops/loss.h"
 #include "ember/ops/ops.h"
+#include "ember/optim/optim.h"
 #include "ember/train/train.h"
 
 using namespace ember;
@@ -42,8 +45,11 @@ TEST(Model, FitsSeparableProblem) {
   Tensor x, y;
   make_blobs(600, 7, x, y);
   auto m = mlp();
-  m->compile(CompileOptions().optimizer("adam", {{"lr", 0.01}}).loss("sparse_categorical_crossentropy")
-                 .from_logits(true).metrics({"accuracy"}));
+  m->compile(CompileOptions()
+                 .optimizer("adam", {{"lr", 0.01}})
+                 .loss("sparse_categorical_crossentropy")
+                 .from_logits(true)
+                 .metrics({"accuracy"}));
   History h = m->fit(x, y, FitOptions().epochs(25).batch_size(32).validation_split(0.2).seed(3).verbose(0));
   ASSERT_EQ(h["loss"].size(), 25u);
   EXPECT_LT(h["loss"].back(), h["loss"].front());
@@ -64,11 +70,14 @@ TEST(Model, HistoryAndEvaluateMatchHandComputation) {
   m->build();
   // A twin network with the same weights, trained by hand with train_step on the same batches.
   manual_seed(5);
-  auto twin = std::make_shared<nn::Sequential>(std::make_shared<nn::Linear>(4, 16), std::make_shared<nn::ReLU>(),
-                                               std::make_shared<nn::Linear>(16, 3));
+  auto twin = std::make_shared<nn::Sequential>(
+      std::make_shared<nn::Linear>(4, 16), std::make_shared<nn::ReLU>(), std::make_shared<nn::Linear>(16, 3));
   twin->load_state_dict(m->module()->state_dict());
-  m->compile(CompileOptions().optimizer("sgd", {{"lr", 0.1}}).loss("sparse_categorical_crossentropy")
-                 .from_logits(true).metrics({"accuracy"}));
+  m->compile(CompileOptions()
+                 .optimizer("sgd", {{"lr", 0.1}})
+                 .loss("sparse_categorical_crossentropy")
+                 .from_logits(true)
+                 .metrics({"accuracy"}));
   History h = m->fit(x, y, FitOptions().epochs(1).batch_size(40).shuffle(false).verbose(0));
   optim::SGD opt(twin->parameters(), optim::SGDOptions(0.1));
   auto loss_fn = train::make_loss("sparse_categorical_crossentropy", true);
@@ -102,7 +111,8 @@ TEST(Model, StateDictNamesFollowPyTorch) {
   Sequential m({Input({8}), Dense(6, "relu"), Dropout(0.5), Dense(4, "softmax"), Dense(2)});
   m.build();
   auto keys = m.module()->state_dict().keys();
-  EXPECT_EQ(keys, (std::vector<std::string>{"0.weight", "0.bias", "3.weight", "3.bias", "5.weight", "5.bias"}));
+  EXPECT_EQ(keys,
+            (std::vector<std::string>{"0.weight", "0.bias", "3.weight", "3.bias", "5.weight", "5.bias"}));
   EXPECT_EQ(m.output_shape(), (Shape{2}));
   EXPECT_EQ(m.count_params(), 8 * 6 + 6 + 6 * 4 + 4 + 4 * 2 + 2);
 }
@@ -202,7 +212,7 @@ TEST(Model, SaveLoadPredictsIdenticallyAndCorruptFilesFail) {
   } catch (const IOError& e) {
     EXPECT_NE(std::string(e.what()).find(bad), std::string::npos) << e.what();
   }
-  auto wrong = std::make_shared<Sequential>(std::vector<LayerPtr>{Input({4}), Dense(8), Dense(3)});
+  auto wrong = std::make_shared<Sequential>(std::vector<LayerPtr>{Input({4}), Dense(8, "relu"), Dense(3)});
   EXPECT_THROW(wrong->load_weights(wpath), ShapeError);
   std::remove(path.c_str());
   std::remove(wpath.c_str());
@@ -244,7 +254,8 @@ TEST(Model, OptimizerObjectAndHandWrittenLoop) {
   m.compile(CompileOptions().optimizer(opt).loss("sparse_categorical_crossentropy").metrics({"accuracy"}));
   EXPECT_EQ(m.compile_options().to_json()["optimizer"]["name"], "rmsprop");
   // The same model trained by the public building blocks over a DataLoader.
-  data::DataLoader loader(data::tensor_dataset(x, y), data::DataLoaderOptions().batch_size(16).num_workers(0));
+  data::DataLoader loader(data::tensor_dataset(x, y),
+                          data::DataLoaderOptions().batch_size(16).num_workers(0));
   train::Accuracy acc;
   auto r0 = train::evaluate(*m.module(), m.loss_fn(), loader, {&acc});
   for (int e = 0; e < 10; ++e) train::train_epoch(*m.module(), *opt, m.loss_fn(), loader, {&acc});
@@ -255,11 +266,12 @@ TEST(Model, OptimizerObjectAndHandWrittenLoop) {
 }
 
 TEST(Model, LossesByName) {
-  Tensor p = tensor({{0.2f}, {0.7f}}), t = tensor({0.0f, 1.0f});
+  Tensor p = tensor({0.2f, 0.7f}, {2, 1}), t = tensor({0.0f, 1.0f});
   EXPECT_NEAR(train::make_loss("mse")(p, t).item(), (0.04 + 0.09) / 2, 1e-6);
   EXPECT_NEAR(train::make_loss("mae")(p, t).item(), (0.2 + 0.3) / 2, 1e-6);
-  EXPECT_NEAR(train::make_loss("binary_crossentropy")(p, t).item(), -(std::log(0.8) + std::log(0.7)) / 2, 1e-5);
-  Tensor logits = tensor({{1.0f}, {-2.0f}});
+  EXPECT_NEAR(train::make_loss("binary_crossentropy")(p, t).item(), -(std::log(0.8) + std::log(0.7)) / 2,
+              1e-5);
+  Tensor logits = tensor({1.0f, -2.0f}, {2, 1});
   double l0 = std::log1p(std::exp(1.0)), l1 = std::log1p(std::exp(2.0));
   EXPECT_NEAR(train::make_loss("binary_crossentropy", true)(logits, t).item(), (l0 + l1) / 2, 1e-5);
   Tensor onehot = tensor({{0, 1}, {1, 0}}), pr = tensor({{0.25f, 0.75f}, {0.5f, 0.5f}});

@@ -99,9 +99,9 @@ struct EarlyStoppingOptions {
   bool restore_best_weights_ = false;
 };
 
-// Stops once the monitored value has not improved by more than min_delta for `patience` epochs in a row (Keras;
-// patience 0 stops at the first epoch without improvement); with
-// restore_best_weights the model gets the best epoch's weights back when it stops.
+// Stops once the monitored value has not improved by more than min_delta for `patience` epochs in a row
+// (Keras; patience 0 stops at the first epoch without improvement); with restore_best_weights the model gets
+// the best epoch's weights back when it stops.
 class EarlyStopping : public Callback {
  public:
   explicit EarlyStopping(EarlyStoppingOptions options = {});

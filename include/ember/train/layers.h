@@ -18,11 +18,10 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "ember/core/random.h"
 #include "ember/core/shape.h"
@@ -90,7 +89,8 @@ LayerHandle Conv2D(int64_t filters, std::array<int64_t, 2> kernel_size, const st
                    bool use_bias = true);
 // strides default to pool_size (0 = same as pool_size); padding "valid" only.
 LayerHandle MaxPooling2D(std::array<int64_t, 2> pool_size = {2, 2}, std::array<int64_t, 2> strides = {0, 0});
-LayerHandle AveragePooling2D(std::array<int64_t, 2> pool_size = {2, 2}, std::array<int64_t, 2> strides = {0, 0});
+LayerHandle AveragePooling2D(std::array<int64_t, 2> pool_size = {2, 2},
+                             std::array<int64_t, 2> strides = {0, 0});
 // (C, H, W) -> (C).
 LayerHandle GlobalAveragePooling2D();
 // (T, C) -> (C).

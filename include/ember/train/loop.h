@@ -72,8 +72,8 @@ struct BatchInfo {
 using BatchCallback = std::function<void(const BatchInfo&)>;
 
 struct EpochResult {
-  double loss = 0;      // mean over samples
-  int64_t samples = 0;  // seen
+  double loss = 0;                                      // mean over samples
+  int64_t samples = 0;                                  // seen
   std::vector<std::pair<std::string, double>> metrics;  // name, value, in the order given
 };
 

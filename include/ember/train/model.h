@@ -147,8 +147,8 @@ class Sequential {
   Shape output_shape() const;
 
   void compile(const CompileOptions& options);
-  void compile(const std::string& optimizer, const std::string& loss, const std::vector<std::string>& metrics = {},
-               bool from_logits = false);
+  void compile(const std::string& optimizer, const std::string& loss,
+               const std::vector<std::string>& metrics = {}, bool from_logits = false);
   bool compiled() const { return optimizer_ != nullptr; }
   const CompileOptions& compile_options() const { return compile_; }
   optim::Optimizer& optimizer();
