@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "ember/kernels/gemm.h"
+#include "ember/kernels/parallel.h"
 #include "op_table.h"
 
 using namespace ember;
@@ -45,4 +46,26 @@ TEST(Matmul, ShapeErrorNamesBothShapes) {
     EXPECT_NE(m.find("(4, 5)"), std::string::npos);
   }
   EXPECT_THROW(matmul(zeros({2, 3, 4}), zeros({3, 4, 2})), ShapeError);  // batch 2 vs 3
+}
+
+// Batched matmul splits the batch over threads for small matrices: every batch entry, broadcast or
+// transposed, must still match the reference GEMM, at one thread and at two.
+TEST(Matmul, BatchedParallelMatchesReference) {
+  int saved = num_threads();
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    const int64_t nb = 7, m = 5, k = 6, n = 4;
+    Tensor a = randn({nb, m, k});
+    Tensor bt = randn({1, n, k});  // broadcast over the batch, fed as a transposed view
+    Tensor out = matmul(a, transpose(bt, -1, -2));
+    ASSERT_EQ(out.shape(), (Shape{nb, m, n}));
+    std::vector<float> want(static_cast<size_t>(m * n));
+    for (int64_t i = 0; i < nb; ++i) {
+      kernels::gemm_ref<float>(false, true, m, n, k, 1.f, a.data<float>() + i * m * k, k, bt.data<float>(), k,
+                               0.f, want.data(), n);
+      const float* got = out.data<float>() + i * m * n;
+      for (int64_t j = 0; j < m * n; ++j) ASSERT_NEAR(got[j], want[j], 1e-4 * (1 + std::abs(want[j]))) << i;
+    }
+  }
+  set_num_threads(saved);
 }
