@@ -311,17 +311,11 @@ class GlobalPoolLayer : public Layer {
     if (two_d_) {
       EMBER_CHECK(in.size() == 3, ShapeError, describe(), ": expected a (C, H, W) input, got ",
                   shape_str(in));
-      add(std::make_shared<nn::Functional>(
-              [](const Tensor& x) {
-                return mean(x, {2, 3});
-              },
-              "GlobalAvgPool2d"),
-          seq, module_indices);
+      add(std::make_shared<nn::GlobalAvgPool2d>(), seq, module_indices);
       return Shape{in[0]};
     }
     EMBER_CHECK(in.size() == 2, ShapeError, describe(), ": expected a (T, C) input, got ", shape_str(in));
-    add(std::make_shared<nn::Functional>([](const Tensor& x) { return mean(x, {1}); }, "GlobalAvgPool1d"),
-        seq, module_indices);
+    add(std::make_shared<nn::GlobalAvgPool1d>(), seq, module_indices);
     return Shape{in[1]};
   }
 

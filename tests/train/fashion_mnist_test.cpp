@@ -38,7 +38,8 @@ TEST(FashionMnist, SeedCnnOneEpochWellAboveChance) {
   model.compile("adam", "sparse_categorical_crossentropy", {"accuracy"}, /*from_logits=*/true);
   EXPECT_EQ(model.module()->state_dict().keys(),
             (std::vector<std::string>{"0.weight", "0.bias", "4.weight", "4.bias", "6.weight", "6.bias"}));
-  model.fit(first_n(fm.train, 4000), FitOptions().epochs(1).batch_size(64).seed(1).verbose(0));
+  model.fit(first_n(fm.train, 4000),
+            FitOptions().epochs(1).batch_size(64).seed(1).verbose(1));  // prints samples/s
   Logs test = model.evaluate(first_n(fm.test, 1000), 256);
   EXPECT_GT(test["accuracy"], 0.65);
 }
