@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ember/data/loader.h"
+#include "ember/core/allocator.h"
 #include "ember/io/atomic_file.h"
 #include "ember/io/safetensors.h"
 #include "ember/nn/nn.h"
@@ -277,4 +278,17 @@ TEST(Model, LossesByName) {
   Tensor onehot = tensor({{0, 1}, {1, 0}}), pr = tensor({{0.25f, 0.75f}, {0.5f, 0.5f}});
   EXPECT_NEAR(train::make_loss("categorical_crossentropy")(pr, onehot).item(),
               -(std::log(0.75) + std::log(0.5)) / 2, 1e-5);
+}
+
+TEST(Model, SteadyStateStepsTakeNoFreshMemory) {
+  Tensor x, y;
+  make_blobs(256, 12, x, y);
+  manual_seed(7);
+  Sequential m({Input({4}), Dense(32, "relu"), Dropout(0.1), Dense(3)});
+  m.compile("adam", "sparse_categorical_crossentropy", {"accuracy"}, true);
+  auto opts = FitOptions().batch_size(32).verbose(0);
+  m.fit(x, y, FitOptions(opts).epochs(2));  // warm-up: the caching allocator learns the sizes
+  size_t before = CachingAllocator::instance().stats().system_allocs;
+  m.fit(x, y, FitOptions(opts).epochs(3));
+  EXPECT_EQ(CachingAllocator::instance().stats().system_allocs, before);
 }
