@@ -7,8 +7,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "ember/data/loader.h"
 #include "ember/core/allocator.h"
+#include "ember/data/loader.h"
 #include "ember/io/atomic_file.h"
 #include "ember/io/safetensors.h"
 #include "ember/nn/nn.h"
