@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "ember/ember.h"
+#include "ember/io/atomic_file.h"
 
 namespace ember::tools {
 namespace fs = std::filesystem;
