@@ -1,7 +1,7 @@
-// The attention seed workloads: MultiheadAttention(d=128, 4 heads) self-attention on (32, 64, 128) forward and
-// forward+backward, TransformerEncoderLayer(128, 4, ff 512, dropout 0) forward+backward, and the bare fused
-// scaled_dot_product_attention on (32, 4, 64, 32). Before timing, the fused op is checked once against the
-// composite of matmul/softmax (the readable reference). Compare with torch_attention.py through run.sh.
+// The attention seed workloads: MultiheadAttention(d=128, 4 heads) self-attention on (32, 64, 128) forward
+// and forward+backward, TransformerEncoderLayer(128, 4, ff 512, dropout 0) forward+backward, and the bare
+// fused scaled_dot_product_attention on (32, 4, 64, 32). Before timing, the fused op is checked once against
+// the composite of matmul/softmax (the readable reference). Compare with torch_attention.py through run.sh.
 #include <benchmark/benchmark.h>
 
 #include <cmath>
@@ -21,7 +21,8 @@ constexpr int64_t kN = 32, kT = 64, kD = 128, kH = 4;
 bool check_fused(benchmark::State& state, const Tensor& q, const Tensor& k, const Tensor& v) {
   NoGradGuard ng;
   Tensor fused = scaled_dot_product_attention(q, k, v);
-  Tensor ref = matmul(softmax(matmul(q, transpose(k, -1, -2)) * (1.0 / std::sqrt(double(q.size(-1)))), -1), v);
+  Tensor ref =
+      matmul(softmax(matmul(q, transpose(k, -1, -2)) * (1.0 / std::sqrt(double(q.size(-1)))), -1), v);
   auto a = fused.to_vector<float>(), b = ref.to_vector<float>();
   double worst = 0;
   for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(double(a[i]) - b[i]));

@@ -33,15 +33,18 @@ Tensor causal_mask(int64_t length, DType dtype) {
 MultiheadAttention::MultiheadAttention(const MultiheadAttentionOptions& options, Generator* gen)
     : Module("MultiheadAttention"), options_(options), gen_(gen) {
   const int64_t e = options.embed_dim(), h = options.num_heads();
-  EMBER_CHECK(e > 0 && h > 0, ValueError, "MultiheadAttention: embed_dim and num_heads must be positive, got ",
-              e, " and ", h);
-  EMBER_CHECK(e % h == 0, ValueError, "MultiheadAttention: embed_dim ", e, " must be divisible by num_heads ", h);
+  EMBER_CHECK(e > 0 && h > 0, ValueError,
+              "MultiheadAttention: embed_dim and num_heads must be positive, got ", e, " and ", h);
+  EMBER_CHECK(e % h == 0, ValueError, "MultiheadAttention: embed_dim ", e, " must be divisible by num_heads ",
+              h);
   EMBER_CHECK(options.dropout() >= 0 && options.dropout() <= 1, ValueError,
               "MultiheadAttention: dropout must be in [0, 1], got ", options.dropout());
   in_proj_weight = register_parameter("in_proj_weight", empty({3 * e, e}, options.dtype()));
-  in_proj_bias = register_parameter("in_proj_bias", options.bias() ? empty({3 * e}, options.dtype()) : Tensor());
+  in_proj_bias =
+      register_parameter("in_proj_bias", options.bias() ? empty({3 * e}, options.dtype()) : Tensor());
   out_proj = register_module(
-      "out_proj", std::make_shared<Linear>(LinearOptions(e, e).bias(options.bias()).dtype(options.dtype()), gen));
+      "out_proj",
+      std::make_shared<Linear>(LinearOptions(e, e).bias(options.bias()).dtype(options.dtype()), gen));
   reset_parameters(gen);
 }
 
@@ -52,7 +55,9 @@ void MultiheadAttention::reset_parameters(Generator* gen) {
   if (out_proj->bias.defined()) init::zeros_(out_proj->bias);
 }
 
-Tensor MultiheadAttention::forward(const Tensor& x) { return forward(x, x, x, Tensor(), false).output; }
+Tensor MultiheadAttention::forward(const Tensor& x) {
+  return forward(x, x, x, Tensor(), false).output;
+}
 
 AttentionOutput MultiheadAttention::forward(const Tensor& query, const Tensor& key, const Tensor& value,
                                             const Tensor& key_padding_mask, bool need_weights,
@@ -67,9 +72,10 @@ AttentionOutput MultiheadAttention::forward(const Tensor& query, const Tensor& k
                     "key and value (" + std::to_string(n) + ", S, " + std::to_string(e) +
                         ") with the query's batch and one length S");
   if (key_padding_mask.defined())
-    check_input_shape(key_padding_mask, key_padding_mask.dim() == 2 && key_padding_mask.size(0) == n &&
-                                            key_padding_mask.size(1) == s,
-                      "key_padding_mask (" + std::to_string(n) + ", " + std::to_string(s) + ")");
+    check_input_shape(
+        key_padding_mask,
+        key_padding_mask.dim() == 2 && key_padding_mask.size(0) == n && key_padding_mask.size(1) == s,
+        "key_padding_mask (" + std::to_string(n) + ", " + std::to_string(s) + ")");
   if (attn_mask.defined())
     check_input_shape(attn_mask,
                       (attn_mask.dim() == 2 && attn_mask.size(0) == l && attn_mask.size(1) == s) ||
@@ -106,7 +112,8 @@ AttentionOutput MultiheadAttention::forward(const Tensor& query, const Tensor& k
   // kinds are added as floats.
   Tensor mask;
   const DType dt = query.dtype();
-  Tensor am = attn_mask.defined() && attn_mask.dim() == 3 ? reshape(attn_mask.detach(), {n, h, l, s}) : attn_mask;
+  Tensor am =
+      attn_mask.defined() && attn_mask.dim() == 3 ? reshape(attn_mask.detach(), {n, h, l, s}) : attn_mask;
   Tensor kpm = key_padding_mask.defined() ? reshape(key_padding_mask.detach(), {n, 1, 1, s}) : Tensor();
   if (am.defined() && kpm.defined()) {
     mask = additive(am, dt) + additive(kpm, dt);
@@ -131,9 +138,9 @@ AttentionOutput MultiheadAttention::forward(const Tensor& query, const Tensor& k
 }
 
 std::string MultiheadAttention::extra_repr() const {
-  return "embed_dim=" + std::to_string(options_.embed_dim()) + ", num_heads=" +
-         std::to_string(options_.num_heads()) + ", dropout=" + std::to_string(options_.dropout()) +
-         ", bias=" + (options_.bias() ? "true" : "false");
+  return "embed_dim=" + std::to_string(options_.embed_dim()) +
+         ", num_heads=" + std::to_string(options_.num_heads()) +
+         ", dropout=" + std::to_string(options_.dropout()) + ", bias=" + (options_.bias() ? "true" : "false");
 }
 
 }  // namespace ember::nn

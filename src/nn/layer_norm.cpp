@@ -8,13 +8,15 @@
 namespace ember::nn {
 
 LayerNorm::LayerNorm(const LayerNormOptions& options) : Module("LayerNorm"), options_(options) {
-  EMBER_CHECK(!options.normalized_shape().empty(), ValueError, "LayerNorm: normalized_shape must not be empty");
+  EMBER_CHECK(!options.normalized_shape().empty(), ValueError,
+              "LayerNorm: normalized_shape must not be empty");
   for (int64_t d : options.normalized_shape())
     EMBER_CHECK(d > 0, ValueError, "LayerNorm: normalized_shape must be positive, got ",
                 options.normalized_shape());
   EMBER_CHECK(options.eps() > 0, ValueError, "LayerNorm: eps must be positive, got ", options.eps());
   const bool affine = options.elementwise_affine();
-  weight = register_parameter("weight", affine ? empty(options.normalized_shape(), options.dtype()) : Tensor());
+  weight =
+      register_parameter("weight", affine ? empty(options.normalized_shape(), options.dtype()) : Tensor());
   bias = register_parameter("bias", affine ? empty(options.normalized_shape(), options.dtype()) : Tensor());
   reset_parameters();
 }

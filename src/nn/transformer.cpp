@@ -17,7 +17,9 @@ void check_layer_options(const TransformerEncoderLayerOptions& o, const char* wh
               o.dim_feedforward());
 }
 
-Tensor activate(const Tensor& x, const std::string& name) { return name == "gelu" ? gelu(x) : relu(x); }
+Tensor activate(const Tensor& x, const std::string& name) {
+  return name == "gelu" ? gelu(x) : relu(x);
+}
 
 std::string layer_repr(const TransformerEncoderLayerOptions& o) {
   std::ostringstream os;
@@ -37,7 +39,8 @@ LayerNormOptions norm_options(const TransformerEncoderLayerOptions& o) {
 
 // Copies the first layer's weights into the others (PyTorch's stacks deep-copy one layer).
 void copy_first_layer(ModuleList& layers) {
-  for (size_t i = 1; i < layers.size(); ++i) layers[static_cast<int64_t>(i)]->load_state_dict(layers[0]->state_dict());
+  for (size_t i = 1; i < layers.size(); ++i)
+    layers[static_cast<int64_t>(i)]->load_state_dict(layers[0]->state_dict());
 }
 
 }  // namespace
@@ -50,17 +53,21 @@ TransformerEncoderLayer::TransformerEncoderLayer(const TransformerEncoderLayerOp
   // Registration order is PyTorch's, so state_dict() lists the same keys in the same order.
   self_attn = register_module("self_attn", std::make_shared<MultiheadAttention>(mha_options(o), gen));
   linear1 = register_module(
-      "linear1", std::make_shared<Linear>(LinearOptions(o.d_model(), o.dim_feedforward()).dtype(o.dtype()), gen));
+      "linear1",
+      std::make_shared<Linear>(LinearOptions(o.d_model(), o.dim_feedforward()).dtype(o.dtype()), gen));
   dropout = register_module("dropout", std::make_shared<Dropout>(o.dropout(), gen));
   linear2 = register_module(
-      "linear2", std::make_shared<Linear>(LinearOptions(o.dim_feedforward(), o.d_model()).dtype(o.dtype()), gen));
+      "linear2",
+      std::make_shared<Linear>(LinearOptions(o.dim_feedforward(), o.d_model()).dtype(o.dtype()), gen));
   norm1 = register_module("norm1", std::make_shared<LayerNorm>(norm_options(o)));
   norm2 = register_module("norm2", std::make_shared<LayerNorm>(norm_options(o)));
   dropout1 = register_module("dropout1", std::make_shared<Dropout>(o.dropout(), gen));
   dropout2 = register_module("dropout2", std::make_shared<Dropout>(o.dropout(), gen));
 }
 
-Tensor TransformerEncoderLayer::forward(const Tensor& src) { return forward(src, Tensor(), Tensor()); }
+Tensor TransformerEncoderLayer::forward(const Tensor& src) {
+  return forward(src, Tensor(), Tensor());
+}
 
 Tensor TransformerEncoderLayer::forward(const Tensor& src, const Tensor& src_mask,
                                         const Tensor& src_key_padding_mask) {
@@ -83,7 +90,9 @@ Tensor TransformerEncoderLayer::forward(const Tensor& src, const Tensor& src_mas
   return x;
 }
 
-std::string TransformerEncoderLayer::extra_repr() const { return layer_repr(options_); }
+std::string TransformerEncoderLayer::extra_repr() const {
+  return layer_repr(options_);
+}
 
 // ---- decoder layer ----
 
@@ -91,12 +100,15 @@ TransformerDecoderLayer::TransformerDecoderLayer(const TransformerDecoderLayerOp
     : Module("TransformerDecoderLayer"), options_(o) {
   check_layer_options(o, "TransformerDecoderLayer");
   self_attn = register_module("self_attn", std::make_shared<MultiheadAttention>(mha_options(o), gen));
-  multihead_attn = register_module("multihead_attn", std::make_shared<MultiheadAttention>(mha_options(o), gen));
+  multihead_attn =
+      register_module("multihead_attn", std::make_shared<MultiheadAttention>(mha_options(o), gen));
   linear1 = register_module(
-      "linear1", std::make_shared<Linear>(LinearOptions(o.d_model(), o.dim_feedforward()).dtype(o.dtype()), gen));
+      "linear1",
+      std::make_shared<Linear>(LinearOptions(o.d_model(), o.dim_feedforward()).dtype(o.dtype()), gen));
   dropout = register_module("dropout", std::make_shared<Dropout>(o.dropout(), gen));
   linear2 = register_module(
-      "linear2", std::make_shared<Linear>(LinearOptions(o.dim_feedforward(), o.d_model()).dtype(o.dtype()), gen));
+      "linear2",
+      std::make_shared<Linear>(LinearOptions(o.dim_feedforward(), o.d_model()).dtype(o.dtype()), gen));
   norm1 = register_module("norm1", std::make_shared<LayerNorm>(norm_options(o)));
   norm2 = register_module("norm2", std::make_shared<LayerNorm>(norm_options(o)));
   norm3 = register_module("norm3", std::make_shared<LayerNorm>(norm_options(o)));
@@ -135,23 +147,30 @@ Tensor TransformerDecoderLayer::forward(const Tensor& tgt, const Tensor& memory,
   return x;
 }
 
-std::string TransformerDecoderLayer::extra_repr() const { return layer_repr(options_); }
+std::string TransformerDecoderLayer::extra_repr() const {
+  return layer_repr(options_);
+}
 
 // ---- stacks ----
 
 TransformerEncoder::TransformerEncoder(const TransformerEncoderLayerOptions& layer, int64_t num_layers,
                                        std::shared_ptr<LayerNorm> final_norm, Generator* gen)
     : Module("TransformerEncoder") {
-  EMBER_CHECK(num_layers > 0, ValueError, "TransformerEncoder: num_layers must be positive, got ", num_layers);
+  EMBER_CHECK(num_layers > 0, ValueError, "TransformerEncoder: num_layers must be positive, got ",
+              num_layers);
   layers = register_module("layers", std::make_shared<ModuleList>());
-  for (int64_t i = 0; i < num_layers; ++i) layers->push_back(std::make_shared<TransformerEncoderLayer>(layer, gen));
+  for (int64_t i = 0; i < num_layers; ++i)
+    layers->push_back(std::make_shared<TransformerEncoderLayer>(layer, gen));
   copy_first_layer(*layers);
   if (final_norm) norm = register_module("norm", final_norm);
 }
 
-Tensor TransformerEncoder::forward(const Tensor& src) { return forward(src, Tensor(), Tensor()); }
+Tensor TransformerEncoder::forward(const Tensor& src) {
+  return forward(src, Tensor(), Tensor());
+}
 
-Tensor TransformerEncoder::forward(const Tensor& src, const Tensor& mask, const Tensor& src_key_padding_mask) {
+Tensor TransformerEncoder::forward(const Tensor& src, const Tensor& mask,
+                                   const Tensor& src_key_padding_mask) {
   Tensor x = src;
   for (auto& m : *layers)
     x = static_cast<TransformerEncoderLayer&>(*m).forward(x, mask, src_key_padding_mask);
@@ -161,9 +180,11 @@ Tensor TransformerEncoder::forward(const Tensor& src, const Tensor& mask, const 
 TransformerDecoder::TransformerDecoder(const TransformerDecoderLayerOptions& layer, int64_t num_layers,
                                        std::shared_ptr<LayerNorm> final_norm, Generator* gen)
     : Module("TransformerDecoder") {
-  EMBER_CHECK(num_layers > 0, ValueError, "TransformerDecoder: num_layers must be positive, got ", num_layers);
+  EMBER_CHECK(num_layers > 0, ValueError, "TransformerDecoder: num_layers must be positive, got ",
+              num_layers);
   layers = register_module("layers", std::make_shared<ModuleList>());
-  for (int64_t i = 0; i < num_layers; ++i) layers->push_back(std::make_shared<TransformerDecoderLayer>(layer, gen));
+  for (int64_t i = 0; i < num_layers; ++i)
+    layers->push_back(std::make_shared<TransformerDecoderLayer>(layer, gen));
   copy_first_layer(*layers);
   if (final_norm) norm = register_module("norm", final_norm);
 }
@@ -173,8 +194,8 @@ Tensor TransformerDecoder::forward(const Tensor& tgt, const Tensor& memory, cons
                                    const Tensor& memory_key_padding_mask) {
   Tensor x = tgt;
   for (auto& m : *layers)
-    x = static_cast<TransformerDecoderLayer&>(*m).forward(x, memory, tgt_mask, memory_mask, tgt_key_padding_mask,
-                                                           memory_key_padding_mask);
+    x = static_cast<TransformerDecoderLayer&>(*m).forward(x, memory, tgt_mask, memory_mask,
+                                                          tgt_key_padding_mask, memory_key_padding_mask);
   return norm ? norm->forward(x) : x;
 }
 
@@ -188,10 +209,12 @@ PositionalEncoding::PositionalEncoding(int64_t d_model, double dropout, int64_t 
   float* p = pe_.data<float>();
   for (int64_t i = 0; 2 * i < d_model; ++i) {
     // div = 10000^(-2i/d), computed as in PyTorch's tutorial: exp(2i * -ln(10000) / d).
-    const double div = std::exp(static_cast<double>(2 * i) * (-std::log(10000.0) / static_cast<double>(d_model)));
+    const double div =
+        std::exp(static_cast<double>(2 * i) * (-std::log(10000.0) / static_cast<double>(d_model)));
     for (int64_t t = 0; t < max_len; ++t) {
       p[t * d_model + 2 * i] = static_cast<float>(std::sin(static_cast<double>(t) * div));
-      if (2 * i + 1 < d_model) p[t * d_model + 2 * i + 1] = static_cast<float>(std::cos(static_cast<double>(t) * div));
+      if (2 * i + 1 < d_model)
+        p[t * d_model + 2 * i + 1] = static_cast<float>(std::cos(static_cast<double>(t) * div));
     }
   }
   dropout_ = register_module("dropout", std::make_shared<Dropout>(dropout, gen));
@@ -213,7 +236,8 @@ LearnedPositionalEncoding::LearnedPositionalEncoding(int64_t max_len, int64_t d_
                                                      Generator* gen)
     : Module("LearnedPositionalEncoding"), max_len_(max_len), d_model_(d_model) {
   EMBER_CHECK(d_model > 0 && max_len > 0, ValueError,
-              "LearnedPositionalEncoding: d_model and max_len must be positive, got ", d_model, " and ", max_len);
+              "LearnedPositionalEncoding: d_model and max_len must be positive, got ", d_model, " and ",
+              max_len);
   weight = register_parameter("weight", empty({max_len, d_model}));
   init::normal_(weight, 0.0, 1.0, gen);
   dropout_ = register_module("dropout", std::make_shared<Dropout>(dropout, gen));

@@ -64,8 +64,8 @@ MatBatch mat_batch(const Tensor& x) {
   return m;
 }
 
-// A new tensor of `shape` (rank >= 2). For rank 4 (N, H, L, C) the memory is laid out as (N, L, H, C), so that
-// the usual transpose(1, 2) + reshape to (N, L, H*C) is free.
+// A new tensor of `shape` (rank >= 2). For rank 4 (N, H, L, C) the memory is laid out as (N, L, H, C), so
+// that the usual transpose(1, 2) + reshape to (N, L, H*C) is free.
 Tensor new_result(const Shape& shape, DType dt) {
   if (shape.size() != 4) return empty(shape, dt);
   const int64_t n = shape[0], h = shape[1], l = shape[2], c = shape[3];
@@ -120,6 +120,8 @@ MaskView mask_view(const Tensor& mask, const Shape& target, DType dt) {
 
 struct Dims {
   int64_t nb = 0, l = 0, s = 0, e = 0, ev = 0;
+  // Batches per thread chunk: small problems run inline (a parallel region costs more than they do).
+  int64_t grain() const { return std::max<int64_t>(1, 65536 / std::max<int64_t>(1, l * s * (e + ev + 4))); }
 };
 
 // Scores -> probabilities for one (L, S) block in place: scale was applied by the GEMM; adds/applies the
@@ -185,13 +187,14 @@ void sdpa_forward(const MatBatch& q, const MatBatch& k, const MatBatch& v, const
   const T* pv = static_cast<const T*>(v.t.storage()->data());
   T* po = static_cast<T*>(o.t.storage()->data());
   const int64_t ls = d.l * d.s;
-  parallel_for(0, d.nb, 1, [&](int64_t lo, int64_t hi) {
+  parallel_for(0, d.nb, d.grain(), [&](int64_t lo, int64_t hi) {
     for (int64_t b = lo; b < hi; ++b) {
       T* p = probs + b * ls;
       if (d.e == 0) {
         std::fill(p, p + ls, T(0));
       } else {
-        kernels::gemm(false, true, d.l, d.s, d.e, scale, pq + q.off[b], q.ld, pk + k.off[b], k.ld, T(0), p, d.s);
+        kernels::gemm(false, true, d.l, d.s, d.e, scale, pq + q.off[b], q.ld, pk + k.off[b], k.ld, T(0), p,
+                      d.s);
       }
       masked_softmax_rows(p, d, mv, b, causal);
       const T* pd = p;
@@ -204,9 +207,11 @@ void sdpa_forward(const MatBatch& q, const MatBatch& k, const MatBatch& v, const
         std::copy(p, p + ls, weights + b * ls);
       }
       if (d.s == 0) {
-        for (int64_t i = 0; i < d.l; ++i) std::fill(po + o.off[b] + i * o.ld, po + o.off[b] + i * o.ld + d.ev, T(0));
+        for (int64_t i = 0; i < d.l; ++i)
+          std::fill(po + o.off[b] + i * o.ld, po + o.off[b] + i * o.ld + d.ev, T(0));
       } else {
-        kernels::gemm(false, false, d.l, d.ev, d.s, T(1), pd, d.s, pv + v.off[b], v.ld, T(0), po + o.off[b], o.ld);
+        kernels::gemm(false, false, d.l, d.ev, d.s, T(1), pd, d.s, pv + v.off[b], v.ld, T(0), po + o.off[b],
+                      o.ld);
       }
     }
   });
@@ -221,10 +226,10 @@ void sdpa_backward(const MatBatch& q, const MatBatch& k, const MatBatch& v, cons
   const T* pv = static_cast<const T*>(v.t.storage()->data());
   const T* pg = static_cast<const T*>(go.t.storage()->data());
   const int64_t ls = d.l * d.s;
-  parallel_for(0, d.nb, 1, [&](int64_t lo, int64_t hi) {
+  parallel_for(0, d.nb, d.grain(), [&](int64_t lo, int64_t hi) {
     T* ws = workspace<T>(2 * ls);
-    T* dp = ws;             // gradient of the (dropped) probabilities, then of the scores
-    T* pdrop = ws + ls;     // dropped probabilities (only with dropout)
+    T* dp = ws;          // gradient of the (dropped) probabilities, then of the scores
+    T* pdrop = ws + ls;  // dropped probabilities (only with dropout)
     for (int64_t b = lo; b < hi; ++b) {
       const T* p = probs + b * ls;
       const bool* kb = keep ? keep + b * ls : nullptr;
@@ -241,7 +246,8 @@ void sdpa_backward(const MatBatch& q, const MatBatch& k, const MatBatch& v, cons
       if (d.ev == 0) {
         std::fill(dp, dp + ls, T(0));
       } else {
-        kernels::gemm(false, true, d.l, d.s, d.ev, T(1), pg + go.off[b], go.ld, pv + v.off[b], v.ld, T(0), dp, d.s);
+        kernels::gemm(false, true, d.l, d.s, d.ev, T(1), pg + go.off[b], go.ld, pv + v.off[b], v.ld, T(0), dp,
+                      d.s);
       }
       // Softmax backward per row: ds = p * (dp - sum_j p_j dp_j), with dp first taken through the dropout.
       for (int64_t i = 0; i < d.l; ++i) {
@@ -322,8 +328,8 @@ AttentionResult sdpa_impl(const Tensor& q, const Tensor& k, const Tensor& v, con
               ": expected float32 or float64, got ", dtype_name(q.dtype()));
   const int64_t r = q.dim();
   for (int64_t i = 0; i < r - 2; ++i)
-    EMBER_CHECK(q.shape()[i] == k.shape()[i] && q.shape()[i] == v.shape()[i], ShapeError, kOp,
-                ": query ", q.shape(), ", key ", k.shape(), " and value ", v.shape(),
+    EMBER_CHECK(q.shape()[i] == k.shape()[i] && q.shape()[i] == v.shape()[i], ShapeError, kOp, ": query ",
+                q.shape(), ", key ", k.shape(), " and value ", v.shape(),
                 " must have the same leading (batch) dimensions");
   Dims d;
   d.l = q.shape()[r - 2];
@@ -364,8 +370,8 @@ AttentionResult sdpa_impl(const Tensor& q, const Tensor& k, const Tensor& v, con
   dispatch_floating(q.dtype(), kOp, [&](auto tag) {
     using T = decltype(tag);
     sdpa_forward<T>(mq, mk, mvv, mv, is_causal, d, static_cast<T>(scale),
-                    keep.defined() ? keep.data<bool>() : nullptr, static_cast<T>(drop_scale), probs.data<T>(), mo,
-                    weights.defined() ? weights.data<T>() : nullptr);
+                    keep.defined() ? keep.data<bool>() : nullptr, static_cast<T>(drop_scale), probs.data<T>(),
+                    mo, weights.defined() ? weights.data<T>() : nullptr);
   });
   if (autograd::any_requires_grad({&q, &k, &v})) {
     auto node = std::make_shared<SdpaBackward>();
@@ -384,8 +390,9 @@ AttentionResult sdpa_impl(const Tensor& q, const Tensor& k, const Tensor& v, con
 
 }  // namespace
 
-Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& attn_mask,
-                                    double dropout_p, bool is_causal, Generator* gen, std::optional<double> scale) {
+Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                    const Tensor& attn_mask, double dropout_p, bool is_causal, Generator* gen,
+                                    std::optional<double> scale) {
   return sdpa_impl(q, k, v, attn_mask, dropout_p, is_causal, gen, scale, false).output;
 }
 

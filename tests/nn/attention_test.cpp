@@ -1,9 +1,11 @@
-// LayerNorm and MultiheadAttention against PyTorch 1.13 fixtures (tests/fixtures/nn/attention.json), a float64
-// finite-difference check of a tiny MultiheadAttention, initialisation, and shape errors naming the layer.
+// LayerNorm and MultiheadAttention against PyTorch 1.13 fixtures (tests/fixtures/nn/attention.json), a
+// float64 finite-difference check of a tiny MultiheadAttention, initialisation, and shape errors naming the
+// layer.
 #include <gtest/gtest.h>
 
 #include "attention_fixture.h"
 #include "ember/nn/nn.h"
+#include "ember/ops/conv.h"
 
 using namespace ember;
 namespace nn = ember::nn;
@@ -16,8 +18,8 @@ TEST(MultiheadAttention, SelfAttentionPaddingAndCausalMatchPyTorch) {
     af::check(
         m, "mha_self_padding_causal",
         [&](nn::Module& mod, const af::Inputs& x, const af::Inputs& k) {
-          auto r = static_cast<nn::MultiheadAttention&>(mod).forward(x.at("x"), x.at("x"), x.at("x"),
-                                                                     k.at("key_padding_mask"), true, k.at("attn_mask"));
+          auto r = static_cast<nn::MultiheadAttention&>(mod).forward(
+              x.at("x"), x.at("x"), x.at("x"), k.at("key_padding_mask"), true, k.at("attn_mask"));
           weights = r.weights;
           return r.output;
         },
@@ -30,8 +32,8 @@ TEST(MultiheadAttention, CrossAttentionBoolMasksMatchPyTorch) {
   nn::MultiheadAttention m(nn::MultiheadAttentionOptions(8, 2));
   Tensor weights;
   af::check(m, "mha_cross_bool_masks", [&](nn::Module& mod, const af::Inputs& x, const af::Inputs& k) {
-    auto r = static_cast<nn::MultiheadAttention&>(mod).forward(x.at("q"), x.at("kv"), x.at("kv"),
-                                                               k.at("key_padding_mask"), true, k.at("attn_mask"));
+    auto r = static_cast<nn::MultiheadAttention&>(mod).forward(
+        x.at("q"), x.at("kv"), x.at("kv"), k.at("key_padding_mask"), true, k.at("attn_mask"));
     weights = r.weights;
     return r.output;
   });
@@ -41,7 +43,8 @@ TEST(MultiheadAttention, CrossAttentionBoolMasksMatchPyTorch) {
 TEST(MultiheadAttention, SeparateQueryKeyValueNoBiasMatchPyTorch) {
   nn::MultiheadAttention m(nn::MultiheadAttentionOptions(8, 4).bias(false));
   af::check(m, "mha_qkv_no_bias", [&](nn::Module& mod, const af::Inputs& x, const af::Inputs&) {
-    auto r = static_cast<nn::MultiheadAttention&>(mod).forward(x.at("q"), x.at("k"), x.at("v"), Tensor(), false);
+    auto r =
+        static_cast<nn::MultiheadAttention&>(mod).forward(x.at("q"), x.at("k"), x.at("v"), Tensor(), false);
     EXPECT_FALSE(r.weights.defined());
     return r.output;
   });
@@ -52,8 +55,8 @@ TEST(MultiheadAttention, SeparateQueryKeyValueNoBiasMatchPyTorch) {
 TEST(MultiheadAttention, GradcheckFloat64) {
   Generator g(5);
   nn::MultiheadAttention m(nn::MultiheadAttentionOptions(4, 2).dtype(DType::Float64), &g);
-  init::normal_(m.in_proj_bias, 0, 0.5, &g);
-  init::normal_(m.out_proj->bias, 0, 0.5, &g);
+  nn::init::normal_(m.in_proj_bias, 0, 0.5, &g);
+  nn::init::normal_(m.out_proj->bias, 0, 0.5, &g);
   Tensor q = randn({2, 3, 4}, &g, DType::Float64).requires_grad_();
   Tensor kv = randn({2, 4, 4}, &g, DType::Float64).requires_grad_();
   Tensor pad = zeros({2, 4}, DType::Bool);
@@ -108,7 +111,8 @@ TEST(MultiheadAttention, InitialisationAndNames) {
 TEST(MultiheadAttention, ShapeErrorsNameTheLayer) {
   EXPECT_THROW(nn::MultiheadAttention(nn::MultiheadAttentionOptions(10, 4)), ValueError);
   EXPECT_THROW(nn::MultiheadAttention(nn::MultiheadAttentionOptions(8, 0)), ValueError);
-  auto net = std::make_shared<nn::Sequential>(std::make_shared<nn::MultiheadAttention>(nn::MultiheadAttentionOptions(8, 2)));
+  auto net = std::make_shared<nn::Sequential>(
+      std::make_shared<nn::MultiheadAttention>(nn::MultiheadAttentionOptions(8, 2)));
   try {
     net->forward(zeros({2, 3, 6}));
     FAIL() << "no ShapeError";
@@ -139,8 +143,8 @@ TEST(MultiheadAttention, AllPaddedBatchIsNaN) {
 TEST(LayerNormModule, MatchesOpAndChecksShape) {
   auto ln = std::make_shared<nn::LayerNorm>(nn::LayerNormOptions({4}).eps(1e-6));
   EXPECT_EQ(ln->state_dict().keys(), (std::vector<std::string>{"weight", "bias"}));
-  init::normal_(ln->weight);
-  init::normal_(ln->bias);
+  nn::init::normal_(ln->weight);
+  nn::init::normal_(ln->bias);
   Tensor x = randn({3, 2, 4});
   auto y = ln->forward(x).to_double_vector();
   auto r = layer_norm(x, {4}, ln->weight, ln->bias, 1e-6).to_double_vector();

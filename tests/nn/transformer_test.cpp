@@ -13,28 +13,32 @@ namespace nn = ember::nn;
 namespace af = attn_fixture;
 
 namespace {
-Tensor mask_or_none(const af::Inputs& m, const std::string& k) { return m.count(k) ? m.at(k) : Tensor(); }
+Tensor mask_or_none(const af::Inputs& m, const std::string& k) {
+  return m.count(k) ? m.at(k) : Tensor();
+}
 const auto kEncoderCall = [](nn::Module& mod, const af::Inputs& x, const af::Inputs& k) {
   return static_cast<nn::TransformerEncoderLayer&>(mod).forward(x.at("src"), mask_or_none(k, "src_mask"),
                                                                 mask_or_none(k, "src_key_padding_mask"));
 };
 const auto kDecoderCall = [](nn::Module& mod, const af::Inputs& x, const af::Inputs& k) {
-  return static_cast<nn::TransformerDecoderLayer&>(mod).forward(x.at("tgt"), x.at("memory"), mask_or_none(k, "tgt_mask"),
-                                                                Tensor(), Tensor(),
-                                                                mask_or_none(k, "memory_key_padding_mask"));
+  return static_cast<nn::TransformerDecoderLayer&>(mod).forward(
+      x.at("tgt"), x.at("memory"), mask_or_none(k, "tgt_mask"), Tensor(), Tensor(),
+      mask_or_none(k, "memory_key_padding_mask"));
 };
 }  // namespace
 
 TEST(TransformerEncoderLayer, PostNormMatchesPyTorch) {
   for (DType dt : {DType::Float32, DType::Float64}) {
-    nn::TransformerEncoderLayer m(nn::TransformerEncoderLayerOptions(8, 2).dim_feedforward(16).dropout(0).dtype(dt));
+    nn::TransformerEncoderLayer m(
+        nn::TransformerEncoderLayerOptions(8, 2).dim_feedforward(16).dropout(0).dtype(dt));
     af::check(m, "encoder_layer_post_norm", kEncoderCall, dt);
   }
 }
 
 TEST(TransformerEncoderLayer, PreNormGeluMatchesPyTorch) {
   nn::TransformerEncoderLayer m(
-      nn::TransformerEncoderLayerOptions(8, 2).dim_feedforward(16).dropout(0).activation("gelu").norm_first(true));
+      nn::TransformerEncoderLayerOptions(8, 2).dim_feedforward(16).dropout(0).activation("gelu").norm_first(
+          true));
   af::check(m, "encoder_layer_pre_norm_gelu", kEncoderCall);
 }
 
@@ -44,7 +48,8 @@ TEST(TransformerDecoderLayer, PostNormWithMemoryAndCausalMaskMatchesPyTorch) {
 }
 
 TEST(TransformerDecoderLayer, PreNormMatchesPyTorch) {
-  nn::TransformerDecoderLayer m(nn::TransformerDecoderLayerOptions(8, 2).dim_feedforward(16).dropout(0).norm_first(true));
+  nn::TransformerDecoderLayer m(
+      nn::TransformerDecoderLayerOptions(8, 2).dim_feedforward(16).dropout(0).norm_first(true));
   af::check(m, "decoder_layer_pre_norm", kDecoderCall);
 }
 
@@ -52,7 +57,8 @@ TEST(TransformerEncoder, TwoLayersWithFinalNormMatchPyTorch) {
   nn::TransformerEncoder m(nn::TransformerEncoderLayerOptions(8, 2).dim_feedforward(16).dropout(0), 2,
                            std::make_shared<nn::LayerNorm>(nn::LayerNormOptions({8})));
   af::check(m, "encoder_stack_final_norm", [](nn::Module& mod, const af::Inputs& x, const af::Inputs& k) {
-    return static_cast<nn::TransformerEncoder&>(mod).forward(x.at("src"), Tensor(), k.at("src_key_padding_mask"));
+    return static_cast<nn::TransformerEncoder&>(mod).forward(x.at("src"), Tensor(),
+                                                             k.at("src_key_padding_mask"));
   });
 }
 
@@ -61,7 +67,8 @@ TEST(TransformerEncoder, LayersStartEqualLikePyTorchClones) {
   auto sd = m.state_dict();
   EXPECT_TRUE(sd.contains("layers.2.self_attn.in_proj_weight"));
   EXPECT_FALSE(sd.contains("norm.weight"));
-  EXPECT_EQ(sd.at("layers.0.linear1.weight").to_double_vector(), sd.at("layers.2.linear1.weight").to_double_vector());
+  EXPECT_EQ(sd.at("layers.0.linear1.weight").to_double_vector(),
+            sd.at("layers.2.linear1.weight").to_double_vector());
   // Equal values, separate tensors.
   EXPECT_FALSE(sd.at("layers.0.linear1.weight").storage() == sd.at("layers.1.linear1.weight").storage());
 }
@@ -129,8 +136,10 @@ TEST(LearnedPositionalEncoding, AddsTrainedRows) {
 
 TEST(TransformerEncoderLayer, ErrorsNameTheLayer) {
   EXPECT_THROW(nn::TransformerEncoderLayer(nn::TransformerEncoderLayerOptions(8, 3)), ValueError);
-  EXPECT_THROW(nn::TransformerEncoderLayer(nn::TransformerEncoderLayerOptions(8, 2).activation("tanh")), ValueError);
-  auto enc = std::make_shared<nn::TransformerEncoder>(nn::TransformerEncoderLayerOptions(8, 2).dim_feedforward(16), 2);
+  EXPECT_THROW(nn::TransformerEncoderLayer(nn::TransformerEncoderLayerOptions(8, 2).activation("tanh")),
+               ValueError);
+  auto enc = std::make_shared<nn::TransformerEncoder>(
+      nn::TransformerEncoderLayerOptions(8, 2).dim_feedforward(16), 2);
   try {
     enc->forward(zeros({2, 3, 6}));
     FAIL() << "no ShapeError";
@@ -144,7 +153,8 @@ TEST(TransformerEncoderLayer, ErrorsNameTheLayer) {
 // Dropout in training mode changes the output and eval() turns it off.
 TEST(TransformerEncoderLayer, DropoutOnlyWhileTraining) {
   Generator g(9);
-  nn::TransformerEncoderLayer m(nn::TransformerEncoderLayerOptions(8, 2).dim_feedforward(16).dropout(0.5), &g);
+  nn::TransformerEncoderLayer m(nn::TransformerEncoderLayerOptions(8, 2).dim_feedforward(16).dropout(0.5),
+                                &g);
   Tensor x = randn({2, 5, 8}, &g);
   m.eval();
   auto a = m.forward(x).to_double_vector(), b = m.forward(x).to_double_vector();

@@ -59,7 +59,8 @@ Tensor composite(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor
 void expect_close(const Tensor& a, const Tensor& b, double tol, const std::string& what) {
   ASSERT_EQ(a.shape(), b.shape()) << what;
   auto av = a.to_double_vector(), bv = b.to_double_vector();
-  for (size_t i = 0; i < av.size(); ++i) ASSERT_NEAR(av[i], bv[i], tol * (1 + std::abs(bv[i]))) << what << " " << i;
+  for (size_t i = 0; i < av.size(); ++i)
+    ASSERT_NEAR(av[i], bv[i], tol * (1 + std::abs(bv[i]))) << what << " " << i;
 }
 
 }  // namespace
@@ -98,7 +99,9 @@ TEST(Attention, WeightsAreTheProbabilities) {
     for (int64_t j = 0; j < 6; ++j) {
       double w = r.weights.at({1, 2, i, j});
       row += w;
-      if (j > i) EXPECT_EQ(w, 0.0);
+      if (j > i) {
+        EXPECT_EQ(w, 0.0);
+      }
     }
     EXPECT_NEAR(row, 1.0, 1e-6);
   }
@@ -128,7 +131,8 @@ TEST(Attention, DropoutGradcheckWithFixedMask) {
     Generator g(77);
     return scaled_dot_product_attention(a, b, c, Tensor(), p, false, &g);
   };
-  std::vector<Tensor> in = {copy_as(q, DType::Float64).requires_grad_(), copy_as(k, DType::Float64).requires_grad_(),
+  std::vector<Tensor> in = {copy_as(q, DType::Float64).requires_grad_(),
+                            copy_as(k, DType::Float64).requires_grad_(),
                             copy_as(v, DType::Float64).requires_grad_()};
   run(in[0], in[1], in[2]).backward(gout);
   auto gv = gout.to_double_vector();
@@ -168,15 +172,20 @@ TEST(Attention, ErrorsNameShapes) {
     EXPECT_NE(m.find("(2, 3, 4)"), std::string::npos);
     EXPECT_NE(m.find("(2, 5, 6)"), std::string::npos);
   }
-  EXPECT_THROW(scaled_dot_product_attention(zeros({2, 3, 4}), zeros({2, 5, 4}), zeros({2, 6, 4})), ShapeError);
-  EXPECT_THROW(scaled_dot_product_attention(zeros({2, 3, 4}), zeros({3, 5, 4}), zeros({3, 5, 4})), ShapeError);
-  EXPECT_THROW(scaled_dot_product_attention(zeros({2, 3, 4}), zeros({2, 5, 4}), zeros({2, 5, 4}), zeros({4, 5})),
+  EXPECT_THROW(scaled_dot_product_attention(zeros({2, 3, 4}), zeros({2, 5, 4}), zeros({2, 6, 4})),
                ShapeError);
+  EXPECT_THROW(scaled_dot_product_attention(zeros({2, 3, 4}), zeros({3, 5, 4}), zeros({3, 5, 4})),
+               ShapeError);
+  EXPECT_THROW(
+      scaled_dot_product_attention(zeros({2, 3, 4}), zeros({2, 5, 4}), zeros({2, 5, 4}), zeros({4, 5})),
+      ShapeError);
   EXPECT_THROW(scaled_dot_product_attention(zeros({2, 3, 4}), zeros({2, 5, 4}), zeros({2, 5, 4}),
                                             zeros({3, 5}, DType::Int64)),
                DTypeError);
-  EXPECT_THROW(scaled_dot_product_attention(zeros({2, 3, 4}), zeros({2, 5, 4}, DType::Float64), zeros({2, 5, 4})),
-               DTypeError);
-  EXPECT_THROW(scaled_dot_product_attention(zeros({2, 3, 4}), zeros({2, 5, 4}), zeros({2, 5, 4}), Tensor(), 1.5),
-               ValueError);
+  EXPECT_THROW(
+      scaled_dot_product_attention(zeros({2, 3, 4}), zeros({2, 5, 4}, DType::Float64), zeros({2, 5, 4})),
+      DTypeError);
+  EXPECT_THROW(
+      scaled_dot_product_attention(zeros({2, 3, 4}), zeros({2, 5, 4}), zeros({2, 5, 4}), Tensor(), 1.5),
+      ValueError);
 }

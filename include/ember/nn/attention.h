@@ -22,7 +22,8 @@ Tensor causal_mask(int64_t length, DType dtype = DType::Float32);
 
 class MultiheadAttentionOptions {
  public:
-  MultiheadAttentionOptions(int64_t embed_dim, int64_t num_heads) : embed_dim_(embed_dim), num_heads_(num_heads) {}
+  MultiheadAttentionOptions(int64_t embed_dim, int64_t num_heads)
+      : embed_dim_(embed_dim), num_heads_(num_heads) {}
   // Dropout on the attention probabilities while training.
   MultiheadAttentionOptions& dropout(double p) {
     dropout_ = p;
@@ -50,8 +51,9 @@ class MultiheadAttentionOptions {
 };
 
 struct AttentionOutput {
-  Tensor output;   // (N, L, E)
-  Tensor weights;  // (N, L, S) averaged over heads, or (N, H, L, S); undefined unless need_weights. No gradient.
+  Tensor output;  // (N, L, E)
+  Tensor
+      weights;  // (N, L, S) averaged over heads, or (N, H, L, S); undefined unless need_weights. No gradient.
 };
 
 class MultiheadAttention : public Module {

@@ -1,5 +1,6 @@
 // nn::LayerNorm: normalises over the trailing `normalized_shape` dimensions, then an elementwise affine
-// transform (weight ones, bias zeros at first), like torch.nn.LayerNorm. Calls the fused ember::layer_norm op.
+// transform (weight ones, bias zeros at first), like torch.nn.LayerNorm. Calls the fused ember::layer_norm
+// op.
 //
 //   auto ln = std::make_shared<ember::nn::LayerNorm>(ember::nn::LayerNormOptions({512}).eps(1e-5));
 //   auto y = ln->forward(x);   // x (..., 512)

@@ -1,7 +1,7 @@
 // Transformer layers with PyTorch's structure and state_dict names (batch-first): TransformerEncoderLayer
 // (self_attn, linear1, dropout, linear2, norm1, norm2, dropout1, dropout2), TransformerDecoderLayer (+
-// multihead_attn, norm3, dropout3), the stacks TransformerEncoder / TransformerDecoder ("layers.0...", optional
-// final "norm"), and positional encodings. Post-norm by default, pre-norm with norm_first(true).
+// multihead_attn, norm3, dropout3), the stacks TransformerEncoder / TransformerDecoder ("layers.0...",
+// optional final "norm"), and positional encodings. Post-norm by default, pre-norm with norm_first(true).
 //
 //   namespace nn = ember::nn;
 //   auto opts = nn::TransformerEncoderLayerOptions(128, 4).dim_feedforward(512).dropout(0.1);

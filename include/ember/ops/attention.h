@@ -16,11 +16,11 @@
 namespace ember {
 
 // q (B..., L, E), k (B..., S, E), v (B..., S, Ev) with the same leading dimensions -> (B..., L, Ev).
-// attn_mask (optional) broadcasts to (B..., L, S): bool means true = may attend (PyTorch's SDPA convention, the
-// opposite of nn.MultiheadAttention's), floating is added to the scores; it gets no gradient. is_causal masks
-// key j > query i (top-left aligned) and may be combined with attn_mask. dropout_p > 0 drops attention
-// probabilities (always: pass 0 in evaluation, like PyTorch) with the mask drawn from `gen` (global when null).
-// scale defaults to 1/sqrt(E). A query row whose keys are all masked gives NaN, like PyTorch 1.13's
+// attn_mask (optional) broadcasts to (B..., L, S): bool means true = may attend (PyTorch's SDPA convention,
+// the opposite of nn.MultiheadAttention's), floating is added to the scores; it gets no gradient. is_causal
+// masks key j > query i (top-left aligned) and may be combined with attn_mask. dropout_p > 0 drops attention
+// probabilities (always: pass 0 in evaluation, like PyTorch) with the mask drawn from `gen` (global when
+// null). scale defaults to 1/sqrt(E). A query row whose keys are all masked gives NaN, like PyTorch 1.13's
 // nn.MultiheadAttention. Inputs may be strided views (only the last dimension must be dense); for 4-D inputs
 // the result is a (N, H, L, Ev) view of (N, L, H, Ev) memory, so transpose(1, 2) then reshape to (N, L, H*Ev)
 // costs no copy.
