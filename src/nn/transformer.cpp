@@ -21,6 +21,11 @@ Tensor activate(const Tensor& x, const std::string& name) {
   return name == "gelu" ? gelu(x) : relu(x);
 }
 
+// Dropout with p = 0 is the identity: skip the module (ember::dropout copies its input in training mode).
+Tensor drop(Dropout& d, const Tensor& x) {
+  return d.p() > 0.0 ? d.forward(x) : x;
+}
+
 std::string layer_repr(const TransformerEncoderLayerOptions& o) {
   std::ostringstream os;
   os << "d_model=" << o.d_model() << ", nhead=" << o.nhead() << ", dim_feedforward=" << o.dim_feedforward()
@@ -73,11 +78,11 @@ Tensor TransformerEncoderLayer::forward(const Tensor& src, const Tensor& src_mas
                                         const Tensor& src_key_padding_mask) {
   check_input_shape(src, 3, 2, options_.d_model(), "(N, T, " + std::to_string(options_.d_model()) + ")");
   auto sa = [&](const Tensor& x) {
-    return dropout1->forward(self_attn->forward(x, x, x, src_key_padding_mask, false, src_mask).output);
+    return drop(*dropout1, self_attn->forward(x, x, x, src_key_padding_mask, false, src_mask).output);
   };
   auto ff = [&](const Tensor& x) {
-    return dropout2->forward(
-        linear2->forward(dropout->forward(activate(linear1->forward(x), options_.activation()))));
+    return drop(*dropout2,
+                linear2->forward(drop(*dropout, activate(linear1->forward(x), options_.activation()))));
   };
   Tensor x = src;
   if (options_.norm_first()) {
@@ -124,15 +129,16 @@ Tensor TransformerDecoderLayer::forward(const Tensor& tgt, const Tensor& memory,
   check_input_shape(tgt, 3, 2, options_.d_model(), "tgt (N, T, " + d + ")");
   check_input_shape(memory, 3, 2, options_.d_model(), "memory (N, S, " + d + ")");
   auto sa = [&](const Tensor& x) {
-    return dropout1->forward(self_attn->forward(x, x, x, tgt_key_padding_mask, false, tgt_mask).output);
+    return drop(*dropout1, self_attn->forward(x, x, x, tgt_key_padding_mask, false, tgt_mask).output);
   };
   auto mha = [&](const Tensor& x) {
-    return dropout2->forward(
+    return drop(
+        *dropout2,
         multihead_attn->forward(x, memory, memory, memory_key_padding_mask, false, memory_mask).output);
   };
   auto ff = [&](const Tensor& x) {
-    return dropout3->forward(
-        linear2->forward(dropout->forward(activate(linear1->forward(x), options_.activation()))));
+    return drop(*dropout3,
+                linear2->forward(drop(*dropout, activate(linear1->forward(x), options_.activation()))));
   };
   Tensor x = tgt;
   if (options_.norm_first()) {
