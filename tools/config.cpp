@@ -115,6 +115,18 @@ TrainConfig parse_train_config(const Json& j, const std::string& source) {
                   "early_stopping"},
               source, "");
   TrainConfig c;
+  if (j.contains("epochs")) c.epochs = get_int(j, "epochs", source, "epochs", 1);
+  if (j.contains("batch_size")) c.batch_size = get_int(j, "batch_size", source, "batch_size", 1);
+  if (j.contains("seed")) c.seed = static_cast<uint64_t>(get_int(j, "seed", source, "seed", 0));
+  if (j.contains("threads")) c.threads = static_cast<int>(get_int(j, "threads", source, "threads", 0));
+  if (j.contains("output_dir")) c.output_dir = get_string(j, "output_dir", source, "output_dir");
+  if (j.contains("early_stopping")) {
+    const Json& e = j["early_stopping"];
+    if (!e.is_object()) bad(source, "early_stopping", "an object", &e);
+    check_known(e, {"monitor", "patience"}, source, "early_stopping");
+    c.early_stopping_patience = e.contains("patience") ? get_int(e, "patience", source, "early_stopping.patience", 0) : 0;
+    if (e.contains("monitor")) c.monitor = get_string(e, "monitor", source, "early_stopping.monitor");
+  }
   if (!j.contains("model")) throw ValueError(source + ": missing field 'model' (the layers of the network)");
   const Json& m = j["model"];
   if (!m.is_object() || !m.contains("layers") || !m["layers"].is_array() || m["layers"].empty())
@@ -126,7 +138,11 @@ TrainConfig parse_train_config(const Json& j, const std::string& source) {
   } catch (const Error& e) {
     throw ValueError(source + ": field 'model': " + e.what());
   }
-  c.compile = j.value("compile", Json::object());
+  // Without "compile": Adam, integer labels, logits out, accuracy (what the seed models use).
+  c.compile = j.value("compile", Json{{"optimizer", "adam"},
+                                      {"loss", "sparse_categorical_crossentropy"},
+                                      {"from_logits", true},
+                                      {"metrics", {"accuracy"}}});
   if (!c.compile.is_object()) bad(source, "compile", "an object", &c.compile);
   try {
     keras::CompileOptions::from_json(c.compile);
@@ -168,18 +184,6 @@ TrainConfig parse_train_config(const Json& j, const std::string& source) {
         c.augment.scale_max = s[1].get<double>();
       }
     }
-  }
-  if (j.contains("epochs")) c.epochs = get_int(j, "epochs", source, "epochs", 1);
-  if (j.contains("batch_size")) c.batch_size = get_int(j, "batch_size", source, "batch_size", 1);
-  if (j.contains("seed")) c.seed = static_cast<uint64_t>(get_int(j, "seed", source, "seed", 0));
-  if (j.contains("threads")) c.threads = static_cast<int>(get_int(j, "threads", source, "threads", 0));
-  if (j.contains("output_dir")) c.output_dir = get_string(j, "output_dir", source, "output_dir");
-  if (j.contains("early_stopping")) {
-    const Json& e = j["early_stopping"];
-    if (!e.is_object()) bad(source, "early_stopping", "an object", &e);
-    check_known(e, {"monitor", "patience"}, source, "early_stopping");
-    c.early_stopping_patience = e.contains("patience") ? get_int(e, "patience", source, "early_stopping.patience", 0) : 0;
-    if (e.contains("monitor")) c.monitor = get_string(e, "monitor", source, "early_stopping.monitor");
   }
   if (c.monitor.rfind("val_", 0) == 0 && c.validation_split == 0 && c.early_stopping_patience)
     throw ValueError(source + ": field 'early_stopping.monitor': '" + c.monitor +
