@@ -41,6 +41,7 @@
 #endif
 #if __has_include("ember/io/safetensors.h")
 #include "ember/io/safetensors.h"
+#include "ember/io/atomic_file.h"
 #endif
 #if __has_include("ember/train/train.h")
 #include "ember/train/train.h"
