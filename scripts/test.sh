@@ -37,4 +37,9 @@ if [ -x bench/run_micro.sh ]; then
   bash bench/run_micro.sh --quick
 fi
 
+if [ -x build/bench/e2e/ember_e2e ]; then
+  step "end-to-end benchmark smoke run (tiny)"
+  build/bench/e2e/ember_e2e --workload all --tiny --threads 2 --tag smoke >/dev/null
+fi
+
 step "all tests passed"

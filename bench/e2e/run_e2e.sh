@@ -3,6 +3,9 @@
 # the box", at 2 and 1 threads, plus Ember's build/bench/e2e/ember_e2e when it has been built, then
 # bench/RESULTS.md via report.py.
 #   bench/e2e/run_e2e.sh [--threads "2 1"] [--reps R] [--workload a,b] [--tiny] [--out results.jsonl]
+#                        [--omp-wait-policy passive|active|""]
+# --omp-wait-policy: OMP_WAIT_POLICY for PyTorch best and Ember (default passive: on this shared 2-core
+# machine, spinning OpenMP workers cost both libraries 5-70x at 2 threads; "" leaves it unset).
 # --tiny: every workload for a couple of steps (a smoke test); the report then goes to the build dir
 # instead of bench/RESULTS.md.
 set -euo pipefail
@@ -13,6 +16,7 @@ tiny=0
 workloads=all
 build_dir="${EMBER_BUILD_DIR:-build}"
 out=""
+wait_policy=passive
 while [ $# -gt 0 ]; do
   case "$1" in
     --threads) threads_list="$2"; shift 2 ;;
@@ -20,6 +24,7 @@ while [ $# -gt 0 ]; do
     --workload) workloads="$2"; shift 2 ;;
     --tiny) tiny=1; shift ;;
     --out) out="$2"; shift 2 ;;
+    --omp-wait-policy) wait_policy="$2"; shift 2 ;;
     *) echo "run_e2e.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -41,11 +46,15 @@ ember="$build_dir/bench/e2e/ember_e2e"
 
 # PyTorch at its best: OpenBLAS single-threaded under torch's own threads, glibc malloc kept from returning
 # memory to the OS on every step, OpenBLAS free to pick its kernels for this CPU.
-best_env=(env -u OPENBLAS_CORETYPE -u OMP_NUM_THREADS -u MKL_NUM_THREADS OPENBLAS_NUM_THREADS=1
+best_env=(env -u OPENBLAS_CORETYPE -u OMP_NUM_THREADS -u OMP_WAIT_POLICY -u MKL_NUM_THREADS OPENBLAS_NUM_THREADS=1
   GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296)
 # Out of the box: nothing set.
-default_env=(env -u OPENBLAS_NUM_THREADS -u GLIBC_TUNABLES -u OMP_NUM_THREADS -u MKL_NUM_THREADS)
-ember_env=(env -u OMP_NUM_THREADS -u EMBER_NUM_THREADS)
+default_env=(env -u OMP_WAIT_POLICY -u OPENBLAS_NUM_THREADS -u GLIBC_TUNABLES -u OMP_NUM_THREADS -u MKL_NUM_THREADS)
+ember_env=(env -u OMP_NUM_THREADS -u EMBER_NUM_THREADS -u OMP_WAIT_POLICY)
+if [ -n "$wait_policy" ]; then
+  best_env+=(OMP_WAIT_POLICY="$wait_policy")
+  ember_env+=(OMP_WAIT_POLICY="$wait_policy")
+fi
 
 loadavg() { printf '{"workload": "loadavg", "when": "%s", "loadavg": "%s"}\n' "$1" "$(cut -d' ' -f1-3 /proc/loadavg)"; }
 loadavg start >>"$out"
