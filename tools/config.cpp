@@ -112,9 +112,10 @@ data::AugmentationPtr make_augmentation(const AugmentConfig& a) {
 TrainConfig parse_train_config(const Json& j, const std::string& source) {
   if (!j.is_object()) bad(source, "(top level)", "a JSON object", &j);
   check_known(j, {"model", "compile", "data", "epochs", "batch_size", "seed", "threads", "output_dir",
-                  "early_stopping"},
+                  "early_stopping", "lr_decay"},
               source, "");
   TrainConfig c;
+  if (j.contains("lr_decay")) c.lr_decay = get_number(j, "lr_decay", source, "lr_decay", 1e-6, 1);
   if (j.contains("epochs")) c.epochs = get_int(j, "epochs", source, "epochs", 1);
   if (j.contains("batch_size")) c.batch_size = get_int(j, "batch_size", source, "batch_size", 1);
   if (j.contains("seed")) c.seed = static_cast<uint64_t>(get_int(j, "seed", source, "seed", 0));
@@ -152,7 +153,12 @@ TrainConfig parse_train_config(const Json& j, const std::string& source) {
   if (j.contains("data")) {
     const Json& d = j["data"];
     if (!d.is_object()) bad(source, "data", "an object", &d);
-    check_known(d, {"dataset", "validation_split", "limit", "augment"}, source, "data");
+    check_known(d, {"dataset", "validation_split", "validate_on_test", "limit", "augment"}, source, "data");
+    if (d.contains("validate_on_test")) {
+      const Json& v = d["validate_on_test"];
+      if (!v.is_boolean()) bad(source, "data.validate_on_test", "true or false", &v);
+      c.validate_on_test = v.get<bool>();
+    }
     if (d.contains("dataset")) {
       c.dataset = get_string(d, "dataset", source, "data.dataset");
       static const std::set<std::string> known{"fashion_mnist", "fashion-mnist", "mnist"};
@@ -185,6 +191,8 @@ TrainConfig parse_train_config(const Json& j, const std::string& source) {
       }
     }
   }
+  EMBER_CHECK(!(c.validate_on_test && c.validation_split > 0), ValueError, source,
+              ": fields 'data.validate_on_test' and 'data.validation_split' exclude each other");
   if (c.monitor.rfind("val_", 0) == 0 && c.validation_split == 0 && c.early_stopping_patience)
     throw ValueError(source + ": field 'early_stopping.monitor': '" + c.monitor +
                      "' needs validation data; set data.validation_split > 0");
@@ -209,7 +217,11 @@ Json to_json(const TrainConfig& c) {
   Json j;
   j["model"] = c.model;
   j["compile"] = c.compile;
-  j["data"] = {{"dataset", c.dataset}, {"validation_split", c.validation_split}, {"limit", c.limit}};
+  j["data"] = {{"dataset", c.dataset},
+               {"validation_split", c.validation_split},
+               {"validate_on_test", c.validate_on_test},
+               {"limit", c.limit}};
+  if (c.lr_decay != 1) j["lr_decay"] = c.lr_decay;
   if (c.augment.any())
     j["data"]["augment"] = {{"rotation", c.augment.rotation},
                             {"crop_padding", c.augment.crop_padding},
@@ -275,9 +287,10 @@ int run_training(const TrainConfig& c, std::ostream& out) {
     val = std::make_shared<data::Subset>(train, va);
     train = std::make_shared<data::Subset>(train, tr);
   }
+  if (c.validate_on_test) val = ds.test;
   if (c.augment.any()) train = std::make_shared<AugmentedDataset>(train, make_augmentation(c.augment), c.seed);
-  out << "data: " << c.dataset << ", " << train->size() << " training, " << (val ? val->size() : 0)
-      << " validation, " << ds.test->size() << " test examples\n";
+  out << "data: " << c.dataset << ", " << train->size() << " training, "
+      << (c.validate_on_test ? 0 : (val ? val->size() : 0)) << " validation, " << ds.test->size() << " test examples\n";
 
   auto model = keras::model_from_json(c.model);
   model->build();
@@ -295,7 +308,12 @@ int run_training(const TrainConfig& c, std::ostream& out) {
   std::vector<keras::CallbackPtr> callbacks;
   callbacks.push_back(std::make_shared<keras::CSVLogger>((fs::path(c.output_dir) / "history.csv").string()));
   callbacks.push_back(std::make_shared<keras::JsonLinesLogger>((fs::path(c.output_dir) / "history.jsonl").string()));
-  if (val)
+  if (c.lr_decay != 1) {
+    double gamma = c.lr_decay;
+    callbacks.push_back(std::make_shared<keras::LearningRateScheduler>(
+        [gamma](int64_t epoch, double lr) { return epoch == 0 ? lr : lr * gamma; }));
+  }
+  if (val && !c.validate_on_test)
     callbacks.push_back(std::make_shared<keras::ModelCheckpoint>(
         (fs::path(c.output_dir) / "best.safetensors").string(), c.monitor.rfind("val_", 0) == 0 ? c.monitor : "val_loss",
         true));

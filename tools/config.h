@@ -28,6 +28,8 @@ struct TrainConfig {
   nlohmann::json compile;     // {"optimizer": ..., "loss": ..., "from_logits": ..., "metrics": [...]}
   std::string dataset = "fashion_mnist";
   double validation_split = 0;
+  bool validate_on_test = false;  // report test-split metrics after every epoch (never used for decisions)
+  double lr_decay = 1;            // the learning rate is multiplied by this after every epoch
   int64_t limit = 0;          // 0: all training examples
   AugmentConfig augment;
   int64_t epochs = 1;
