@@ -72,7 +72,7 @@ const char* kSeedCnn = R"({
     {"type": "Dense", "units": 10}]},
   "compile": {"optimizer": {"name": "adam", "lr": 0.001}, "loss": "sparse_categorical_crossentropy",
               "from_logits": true, "metrics": ["accuracy"]},
-  "data": {"dataset": "fashion_mnist", "validation_split": 0.0},
+  "data": {"dataset": "fashion_mnist", "validate_on_test": true}, "lr_decay": 0.75,
   "epochs": 10, "batch_size": 64, "seed": 1, "output_dir": "runs/seed_cnn"
 })";
 
