@@ -4,6 +4,9 @@
 # tiny run of the benchmarks. Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# libgomp's default active waiting collapses 2-thread runs whenever another process shares the cores (measured:
+# 570 vs 3,500 samples/s for the seed CNN on a loaded machine); passive waiting costs little on an idle one.
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 root=$(pwd)
 jobs=$(nproc)
 step() { printf '\n=== %s\n' "$*"; }
