@@ -68,7 +68,9 @@ void expect_near_vec(const std::vector<float>& a, const std::vector<float>& b, c
   ASSERT_EQ(a.size(), b.size()) << what;
   int bad = 0;
   for (size_t i = 0; i < a.size(); ++i)
-    if (std::abs(a[i] - b[i]) > 2e-5 + 2e-4 * std::abs(b[i]) && bad++ < 5)
+    // Weight gradients sum over every time step and batch row in float32, in a different order in the fast
+    // and reference kernels (and differently again at -O1 under the sanitizers): allow that rounding.
+    if (std::abs(a[i] - b[i]) > 1e-4 + 5e-4 * std::abs(b[i]) && bad++ < 5)
       ADD_FAILURE() << what << "[" << i << "]: fast " << a[i] << " vs ref " << b[i];
 }
 
