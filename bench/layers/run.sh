@@ -1,25 +1,3 @@
 #!/bin/bash
-# Runs bench_layers (Ember) and torch_layers.py (PyTorch 1.13, 2 threads) and prints ms and Ember/PyTorch ratios
-# (below 1 = Ember faster). Usage: bench/layers/run.sh [build dir, default build]
-set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-build="${1:-$here/../../build}"
-exe="$build/bench/layers/bench_layers"
-[ -x "$exe" ] || { echo "run.sh: $exe not built (ninja -C $build bench_layers)" >&2; exit 1; }
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
-"$exe" --benchmark_format=json --benchmark_min_time=1 >"$tmp/ember.json"
-/usr/bin/python3 "$here/torch_layers.py" >"$tmp/torch.json"
-/usr/bin/python3 - "$tmp/ember.json" "$tmp/torch.json" <<'PY'
-import json, sys
-ember = {b["name"].replace("/real_time", ""): b for b in json.load(open(sys.argv[1]))["benchmarks"]}
-torch = json.load(open(sys.argv[2]))
-print(f"{'benchmark':34s} {'ember ms':>10s} {'torch ms':>10s} {'ember/torch':>12s}")
-for name, t in torch.items():
-    b = ember.get(name)
-    if b is None or b.get("error_occurred"):
-        print(f"{name:34s} {'ERROR' if b else 'missing':>10s} {t:10.3f}")
-        continue
-    ms = b["real_time"]
-    print(f"{name:34s} {ms:10.3f} {t:10.3f} {ms / t:12.2f}")
-PY
+# Ember vs PyTorch for the layers benchmarks (bench/compare.sh). Usage: bench/layers/run.sh [build dir]
+exec bash "$(dirname "$0")/../compare.sh" layers "$@"
