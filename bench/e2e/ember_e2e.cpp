@@ -7,6 +7,7 @@
 //   ember_e2e --list
 //   ember_e2e --workload all --tiny          # smoke test: 2 steps, 2 reps, a small slice of the data
 #include <sys/resource.h>
+#include <time.h>
 
 #include <algorithm>
 #include <chrono>
@@ -235,7 +236,7 @@ Data load_data(const std::string& kind, bool tiny) {
 
 struct Args {
   std::vector<std::string> workloads;
-  int threads = 0, reps = 5, warmup = 1;
+  int threads = 0, reps = 5, warmup = 1, steps = 0;
   bool tiny = false, list = false;
   std::string tag;
 };
@@ -258,7 +259,7 @@ std::string run(const Workload& w, const Args& args) {
   Data data = load_data(w.data, args.tiny);
   auto model = model_factory(w.model)();
   const int64_t n = data.x.size(0), batch = w.batch;
-  const int64_t steps = args.tiny ? 2 : w.steps;
+  const int64_t steps = args.tiny ? 2 : args.steps > 0 ? args.steps : w.steps;
   std::vector<int64_t> starts;
   for (int64_t s = 0; s + batch <= n; s += batch) starts.push_back(s);
   size_t cursor = 0;
@@ -297,15 +298,27 @@ std::string run(const Workload& w, const Args& args) {
     };
   }
 
+  // Process CPU seconds (all threads) of the last repetition: robust to other processes sharing the cores.
+  double last_cpu = 0;
+  auto cpu_now = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+  };
   auto rep = [&] {
+    double c0 = cpu_now();
     auto t0 = std::chrono::steady_clock::now();
     for (int64_t i = 0; i < steps; ++i) step();
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    last_cpu = cpu_now() - c0;
+    return t;
   };
   for (int i = 0; i < args.warmup; ++i) rep();
-  std::vector<double> vals;
+  std::vector<double> vals, cpu_vals;
   for (int i = 0; i < args.reps; ++i) {
     double t = rep();
+    cpu_vals.push_back(w.kind == "latency" ? last_cpu / static_cast<double>(steps) * 1e6
+                                           : static_cast<double>(steps * batch) / last_cpu);
     vals.push_back(w.kind == "latency" ? t / static_cast<double>(steps) * 1e6
                                        : static_cast<double>(steps * batch) / t);
   }
@@ -322,7 +335,8 @@ std::string run(const Workload& w, const Args& args) {
     << ", \"min\": " << json_number(*std::min_element(vals.begin(), vals.end()))
     << ", \"max\": " << json_number(*std::max_element(vals.begin(), vals.end())) << ", \"values\": [";
   for (size_t i = 0; i < vals.size(); ++i) o << (i ? ", " : "") << json_number(vals[i]);
-  o << "], \"peak_rss_mb\": " << json_number(static_cast<double>(ru.ru_maxrss) / 1024.0)
+  o << "], \"cpu_median\": " << json_number(median(cpu_vals));
+  o << ", \"peak_rss_mb\": " << json_number(static_cast<double>(ru.ru_maxrss) / 1024.0)
     << ", \"flops_per_sample\": " << kFlops.at(w.model) * (w.kind == "train" ? 3 : 1)
     << ", \"final_loss\": " << (last_loss ? json_number(*last_loss) : "null") << "}";
   return o.str();
@@ -331,7 +345,7 @@ std::string run(const Workload& w, const Args& args) {
 [[noreturn]] void usage_error(const std::string& msg) {
   std::fprintf(stderr,
                "ember_e2e: %s\nusage: ember_e2e --workload NAME[,NAME...]|all --threads N --reps R "
-               "[--warmup W] [--tiny] [--tag TAG] | --list\n",
+               "[--warmup W] [--steps S] [--tiny] [--tag TAG] | --list\n",
                msg.c_str());
   std::exit(2);
 }
@@ -360,6 +374,8 @@ Args parse(int argc, char** argv) {
       a.reps = int_value();
     else if (f == "--warmup")
       a.warmup = int_value();
+    else if (f == "--steps")
+      a.steps = int_value();
     else if (f == "--tag")
       a.tag = value();
     else if (f == "--tiny")
