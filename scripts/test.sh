@@ -44,5 +44,9 @@ if [ -x build/bench/e2e/ember_e2e ]; then
   step "end-to-end benchmark smoke run (tiny)"
   build/bench/e2e/ember_e2e --workload all --tiny --threads 2 --tag smoke >/dev/null
 fi
+if [ -x build/bench/e2e/libtorch_e2e ]; then
+  step "end-to-end benchmark smoke run, LibTorch side (tiny)"
+  build/bench/e2e/libtorch_e2e --workload all --tiny --threads 2 --tag smoke >/dev/null
+fi
 
 step "all tests passed"

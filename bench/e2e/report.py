@@ -78,7 +78,8 @@ def main():
         key = (r["workload"], r["threads"])
         if key not in order:
             order.append(key)
-        side = "ember" if r.get("impl") == "ember" else r.get("tag") or "default"
+        impl = r.get("impl")
+        side = impl if impl in ("ember", "libtorch") else r.get("tag") or "default"
         by[(key, side)] = r
     tiny = any(r.get("tiny") for r in rows)
     model, cores = machine()
@@ -87,7 +88,9 @@ def main():
     print(f"- commit: {commit()}")
     print(f"- date: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}")
     versions = sorted({r.get("version", "?") for r in rows if r.get("impl") == "pytorch" and "version" in r})
-    print(f"- PyTorch: {', '.join(versions) or '-'}; sgemm peak (torch.matmul 1024^3, GFLOP/s): "
+    lt_versions = sorted({r.get("version", "?") for r in rows if r.get("impl") == "libtorch" and "version" in r})
+    print(f"- PyTorch: {', '.join(versions) or '-'}; LibTorch (C++): {', '.join(lt_versions) or 'not run'}; "
+          "sgemm peak (torch.matmul 1024^3, GFLOP/s): "
           + ", ".join(f"{t} thr {p:.1f}" for t, p in sorted(peak.items())))
     if load:
         print("- load average (1/5/15 min) at " + ", ".join(f"{k}: {v}" for k, v in load.items())
@@ -99,17 +102,21 @@ def main():
           "Ember's speed over PyTorch-at-its-best's (above 1: Ember faster). GFLOP/s counts matmul/conv/"
           "recurrent/attention products (a training step as 3x the forward); the % is of the sgemm peak at the "
           "same thread count. PyTorch best = OPENBLAS_NUM_THREADS=1 + GLIBC_TUNABLES malloc thresholds; "
-          "default = out of the box (see bench/e2e/PROTOCOL.md).\n")
-    print("| workload | threads | Ember | PyTorch best | PyTorch default | Ember/PyTorch | peak RSS MB "
-          "(Ember / PyTorch) | GFLOP/s Ember | GFLOP/s PyTorch best |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "default = out of the box; LibTorch = the same models in C++ (libtorch_e2e), in the best environment; "
+          "Ember/LibTorch is Ember's speed over LibTorch's (see bench/e2e/PROTOCOL.md).\n")
+    print("| workload | threads | Ember | PyTorch best | PyTorch default | LibTorch | Ember/PyTorch | "
+          "Ember/LibTorch | peak RSS MB (Ember / PyTorch / LibTorch) | GFLOP/s Ember | GFLOP/s PyTorch best |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for key in order:
-        e, b, d = by.get((key, "ember")), by.get((key, "best")), by.get((key, "default"))
+        e, b, d, lt = (by.get((key, side)) for side in ("ember", "best", "default", "libtorch"))
         ratio = f"{speed(e) / speed(b):.2f}" if e and b else "-"
-        rss = " / ".join(f"{r['peak_rss_mb']:.0f}" if r else "-" for r in (e, b))
+        lt_ratio = f"{speed(e) / speed(lt):.2f}" if e and lt else "-"
+        rss = " / ".join(f"{r['peak_rss_mb']:.0f}" if r else "-" for r in (e, b, lt))
         pk = peak.get(key[1])
-        print(f"| {key[0]} | {key[1]} | {fmt(e)} | {fmt(b)} | {fmt(d)} | {ratio} | {rss} | {gflops(e, pk)} | "
-              f"{gflops(b, pk)} |")
+        print(f"| {key[0]} | {key[1]} | {fmt(e)} | {fmt(b)} | {fmt(d)} | {fmt(lt)} | {ratio} | {lt_ratio} | "
+              f"{rss} | {gflops(e, pk)} | {gflops(b, pk)} |")
+    print("\nBatch-1 latency target: Ember's latency at most 1/8 of LibTorch's (at its best, 1 thread), i.e. "
+          "Ember/LibTorch ≥ 8 on the `*_infer_b1` rows (the ratio is a speed ratio: LibTorch µs / Ember µs).")
 
 
 if __name__ == "__main__":

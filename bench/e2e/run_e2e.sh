@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # End-to-end benchmark run (see bench/e2e/PROTOCOL.md): every workload in PyTorch "at its best" and "out of
-# the box", at 2 and 1 threads, plus Ember's build/bench/e2e/ember_e2e when it has been built, then
-# bench/RESULTS.md via report.py.
+# the box", at 2 and 1 threads, plus Ember's build/bench/e2e/ember_e2e and LibTorch's (C++)
+# build/bench/e2e/libtorch_e2e when they have been built (LibTorch in the "best" environment, for the
+# workloads its --list names), then bench/RESULTS.md via report.py.
 #   bench/e2e/run_e2e.sh [--threads "2 1"] [--reps R] [--workload a,b] [--tiny] [--out results.jsonl]
 #                        [--omp-wait-policy passive|active|""]
-# --omp-wait-policy: OMP_WAIT_POLICY for PyTorch best and Ember (default passive: on this shared 2-core
-# machine, spinning OpenMP workers cost both libraries 5-70x at 2 threads; "" leaves it unset).
+# --omp-wait-policy: OMP_WAIT_POLICY for PyTorch best (Python and C++) and Ember (default passive: on this
+# shared 2-core machine, spinning OpenMP workers cost both libraries 5-70x at 2 threads; "" leaves it unset).
 # --tiny: every workload for a couple of steps (a smoke test); the report then goes to the build dir
 # instead of bench/RESULTS.md.
 set -euo pipefail
@@ -42,10 +43,19 @@ if [ "$workloads" = all ]; then
   workloads=$("$python" bench/e2e/torch_e2e.py --list | paste -sd, -)
 fi
 ember="$build_dir/bench/e2e/ember_e2e"
-[ -x "$ember" ] || echo "run_e2e: $ember not built, PyTorch side only"
+[ -x "$ember" ] || echo "run_e2e: $ember not built, no Ember side" >&2
+# LibTorch C++ (built only with libtorch-dev) runs the workloads its --list names, as ",a,b,".
+libtorch="$build_dir/bench/e2e/libtorch_e2e"
+libtorch_list=""
+if [ -x "$libtorch" ] && lt_names=$("$libtorch" --list); then
+  libtorch_list=",$(paste -sd, - <<<"$lt_names"),"
+else
+  echo "run_e2e: $libtorch not built or not runnable (needs libtorch-dev), no LibTorch side" >&2
+fi
 
-# PyTorch at its best: OpenBLAS single-threaded under torch's own threads, glibc malloc kept from returning
-# memory to the OS on every step, OpenBLAS free to pick its kernels for this CPU.
+# PyTorch at its best (torch_e2e.py and libtorch_e2e alike): OpenBLAS single-threaded under torch's own
+# threads, glibc malloc kept from returning memory to the OS on every step, OpenBLAS free to pick its kernels
+# for this CPU.
 best_env=(env -u OPENBLAS_CORETYPE -u OMP_NUM_THREADS -u OMP_WAIT_POLICY -u MKL_NUM_THREADS OPENBLAS_NUM_THREADS=1
   GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296)
 # Out of the box: nothing set.
@@ -71,6 +81,10 @@ for t in $threads_list; do
     if [ -x "$ember" ]; then
       "${ember_env[@]}" "$ember" --workload "$w" --threads "$t" --reps "$reps" --tag ember "${extra[@]}" >>"$out" ||
         echo "run_e2e: ember_e2e failed on $w ($t threads)" >&2
+    fi
+    if [[ "$libtorch_list" == *",$w,"* ]]; then
+      "${best_env[@]}" "$libtorch" --workload "$w" --threads "$t" --reps "$reps" --tag best "${extra[@]}" >>"$out" ||
+        echo "run_e2e: libtorch_e2e failed on $w ($t threads)" >&2
     fi
   done
 done
