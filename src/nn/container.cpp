@@ -3,6 +3,8 @@
 #include <typeinfo>
 
 #include "ember/nn/activation.h"
+#include "ember/nn/conv.h"
+#include "ember/nn/pooling.h"
 
 namespace ember::nn {
 
@@ -32,11 +34,38 @@ namespace {
 bool is_plain_relu(const Module& m) {
   return typeid(m) == typeid(ReLU);
 }
+
+// MaxPool2d with a 2x2 window, stride 2, no padding, floor mode.
+bool is_pool2(const Module& m) {
+  if (typeid(m) != typeid(MaxPool2d)) return false;
+  const auto& o = static_cast<const MaxPool2d&>(m).options();
+  return o.kernel_size() == Pair{2, 2} && o.stride() == Pair{2, 2} && o.padding() == Pair{0, 0} &&
+         !o.ceil_mode();
+}
 }  // namespace
+
+// Conv2d, [ReLU,] MaxPool2d(2) starting at item i, as one conv2d_maxpool2 op (the convolution output of the
+// first layer of an image model is pooled while in cache instead of going through memory). Returns the number
+// of items consumed, 0 when the pattern does not apply.
+size_t Sequential::fuse_conv_pool(size_t i, Tensor& h) {
+  if (i + 1 >= items_.size() || typeid(*items_[i]) != typeid(Conv2d) || !h.defined() || h.dim() != 4)
+    return 0;
+  const bool relu = is_plain_relu(*items_[i + 1]);
+  const size_t pool = relu ? i + 2 : i + 1;
+  if (pool >= items_.size() || !is_pool2(*items_[pool])) return 0;
+  auto& conv = static_cast<Conv2d&>(*items_[i]);
+  if (h.size(1) != conv.options().in_channels()) return 0;  // let Conv2d::forward report the shape error
+  h = conv2d_maxpool2(h, conv.weight, conv.bias, conv.params(), relu);
+  return pool - i + 1;
+}
 
 Tensor Sequential::forward(const Tensor& x) {
   Tensor h = x;
   for (size_t i = 0; i < items_.size(); ++i) {
+    if (size_t used = fuse_conv_pool(i, h)) {
+      i += used - 1;
+      continue;
+    }
     // ReLU then MaxPool2d runs as MaxPool2d then ReLU: relu is monotone, so max(relu(window)) ==
     // relu(max(window)) and the gradient reaches the same element (or is zero in both orders when the window
     // is <= 0), but the ReLU forward and backward passes touch a quarter of the elements (2x2 pooling). Every

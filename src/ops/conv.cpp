@@ -73,6 +73,17 @@ struct Conv2dBackward : autograd::Node {
     const Tensor& xs = x.get(this);
     const Tensor& ws = w.get(this);
     Tensor g = contiguous_data(grad);
+    const bool want_x = next_edges[0].fn != nullptr, want_w = next_edges[1].fn != nullptr;
+    const bool want_b = next_edges.size() > 2 && next_edges[2].fn != nullptr;
+    if (relu && !want_x && xs.dtype() == DType::Float32 && kernels::conv2d_direct_supported(geom)) {
+      // First layer of an image model: the direct weight-gradient kernel applies the ReLU mask as it reads.
+      Tensor dw = empty(ws.shape(), ws.dtype()), db;
+      if (want_b) db = empty({geom.o}, xs.dtype());
+      kernels::conv2d_backward_weights_direct(geom, xs.data<float>(), g.data<float>(),
+                                              out.get(this).data<float>(), dw.data<float>(),
+                                              want_b ? db.data<float>() : nullptr);
+      return {Tensor(), want_w ? dw : Tensor(), db};
+    }
     if (relu) {
       const Tensor& o = out.get(this);
       g = dispatch_floating(g.dtype(), "conv2d_relu", [&](auto tag) {
@@ -82,8 +93,6 @@ struct Conv2dBackward : autograd::Node {
       });
     }
     Tensor dx, dw, db;
-    const bool want_x = next_edges[0].fn != nullptr, want_w = next_edges[1].fn != nullptr;
-    const bool want_b = next_edges.size() > 2 && next_edges[2].fn != nullptr;
     if (want_x) dx = empty(xs.shape(), xs.dtype());
     if (want_w) dw = empty(ws.shape(), ws.dtype());
     if (want_b) db = empty({geom.o}, xs.dtype());
@@ -151,6 +160,66 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
 
 Tensor conv2d_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& p) {
   return conv2d_impl(x, weight, bias, p, true);
+}
+
+namespace {
+
+// The fused convolution + 2x2 max pooling (+ ReLU): only the weight and bias get gradients (the input needs
+// none, or the fused path is not taken).
+struct Conv2dPool2Backward : autograd::Node {
+  SavedTensor x, out;
+  Tensor arg;  // uint8 window index per output, stored in a Bool tensor
+  kernels::Conv2dGeom geom;
+  bool relu = false;
+  const char* name() const override { return "conv2d_maxpool2"; }
+  std::vector<Tensor> apply(const Tensor& grad) override {
+    Tensor g = contiguous_data(grad);
+    const bool want_w = next_edges[1].fn != nullptr;
+    const bool want_b = next_edges.size() > 2 && next_edges[2].fn != nullptr;
+    const Tensor& xs = x.get(this);
+    Tensor dw = empty({geom.o, geom.c, geom.kh, geom.kw}, xs.dtype()), db;
+    if (want_b) db = empty({geom.o}, xs.dtype());
+    kernels::conv2d_pool2_backward_weights_direct(
+        geom, xs.data<float>(), g.data<float>(), relu ? out.get(this).data<float>() : nullptr,
+        static_cast<const uint8_t*>(arg.raw_data()), dw.data<float>(), want_b ? db.data<float>() : nullptr);
+    return {Tensor(), want_w ? dw : Tensor(), db};
+  }
+  void release_saved() override {
+    x.reset();
+    out.reset();
+    arg = Tensor();
+  }
+};
+
+}  // namespace
+
+Tensor conv2d_maxpool2(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& p,
+                       bool relu) {
+  kernels::Conv2dGeom g = conv_geometry(x, weight, bias, p, "conv2d_maxpool2");
+  const bool fused = x.dtype() == DType::Float32 && !autograd::any_requires_grad({&x}) && g.oh >= 2 &&
+                     g.ow >= 2 && kernels::conv2d_direct_supported(g);
+  if (!fused) {
+    Tensor y = max_pool2d(conv2d(x, weight, bias, p), {2, 2});
+    return relu ? ember::relu(y) : y;
+  }
+  Tensor xc = contiguous_data(x), wc = contiguous_data(weight);
+  Tensor bc = bias.defined() ? contiguous_data(bias) : Tensor();
+  Tensor out = empty({g.n, g.o, g.oh / 2, g.ow / 2}, x.dtype());
+  const bool grad = autograd::any_requires_grad({&weight, &bias});
+  Tensor arg = empty({out.numel()}, DType::Bool);
+  kernels::conv2d_pool2_forward_direct(g, xc.data<float>(), wc.data<float>(),
+                                       bc.defined() ? bc.data<float>() : nullptr, relu, out.data<float>(),
+                                       static_cast<uint8_t*>(arg.raw_data()));
+  if (grad) {
+    auto n = std::make_shared<Conv2dPool2Backward>();
+    n->x = SavedTensor(xc);
+    n->arg = arg;
+    n->geom = g;
+    n->relu = relu;
+    if (relu) n->out = SavedTensor(out, true);
+    autograd::record(n, {&x, &weight, &bias}, out);
+  }
+  return out;
 }
 
 }  // namespace ember

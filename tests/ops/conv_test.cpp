@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
+#include "ember/autograd/node.h"
 #include "ember/ops/conv.h"
 #include "op_table.h"
 
@@ -34,6 +37,12 @@ static test::OpCaseRegistrar rows({
      }},
     {"conv2d_relu_basic", "conv2d_relu",
      [](const Inputs& x) { return conv2d_relu(x[0], x[1], x[2], {.padding = 1}); }},
+    {"conv2d_maxpool2_relu", "conv2d_maxpool2",
+     [](const Inputs& x) { return conv2d_maxpool2(x[0], x[1], x[2], {}, true); }},
+    {"conv2d_maxpool2_same", "conv2d_maxpool2",
+     [](const Inputs& x) { return conv2d_maxpool2(x[0], x[1], Tensor(), {.padding = 1}, false); }},
+    {"conv2d_maxpool2_input_grad", "conv2d_maxpool2",
+     [](const Inputs& x) { return conv2d_maxpool2(x[0], x[1], x[2], {}, true); }},
 });
 
 namespace {
@@ -148,4 +157,135 @@ TEST(Conv2d, ErrorsNameOpAndShapes) {
   EXPECT_THROW(conv2d(zeros({1, 4, 5, 5}), zeros({3, 2, 3, 3}), Tensor(), {.groups = 2}), ShapeError);
   EXPECT_THROW(conv2d(zeros({1, 2, 5, 5}), zeros({3, 2, 3, 3}), zeros({4})), ShapeError);
   EXPECT_THROW(conv2d(zeros({1, 2, 5, 5}), zeros({3, 2, 3, 3}, DType::Float64)), DTypeError);
+}
+
+namespace {
+
+kernels::Conv2dGeom geom_rect(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int64_t kh, int64_t kw,
+                              int64_t pt, int64_t pb, int64_t pl, int64_t pr) {
+  kernels::Conv2dGeom g{n, c, h, w, o, kh, kw, 1, 1, pt, pb, pl, pr, 1, 1, 1, 1, 1};
+  g.oh = h + pt + pb - kh + 1;
+  g.ow = w + pl + pr - kw + 1;
+  return g;
+}
+
+// The direct kernel (1-4 input channels, stride 1) against the reference loops; the weight gradient also with
+// a ReLU mask applied on the fly.
+void check_direct_vs_ref(const kernels::Conv2dGeom& g, bool bias) {
+  ASSERT_TRUE(kernels::conv2d_direct_supported(g));
+  Tensor x = randn({g.n, g.c, g.h, g.w}), w = randn({g.o, g.c, g.kh, g.kw}), b = randn({g.o});
+  Tensor dy = randn({g.n, g.o, g.oh, g.ow});
+  const float* bp = bias ? b.data<float>() : nullptr;
+  Tensor y = empty(dy.shape()), yr = empty(dy.shape());
+  ASSERT_TRUE(
+      kernels::conv2d_forward_direct(g, x.data<float>(), w.data<float>(), bp, y.data<float>(), false));
+  kernels::conv2d_forward_ref(g, x.data<float>(), w.data<float>(), bp, yr.data<float>());
+  expect_near_all(to_f(y), to_f(yr), 1e-4f, "direct forward");
+  Tensor yrelu = empty(dy.shape());
+  ASSERT_TRUE(
+      kernels::conv2d_forward_direct(g, x.data<float>(), w.data<float>(), bp, yrelu.data<float>(), true));
+  std::vector<float> want = to_f(yr);
+  for (float& v : want) v = v > 0 ? v : 0;
+  expect_near_all(to_f(yrelu), want, 1e-4f, "direct forward relu");
+
+  Tensor dw = empty(w.shape()), dwr = empty(w.shape()), db = empty({g.o}), dbr = empty({g.o});
+  ASSERT_TRUE(kernels::conv2d_backward_weights_direct(g, x.data<float>(), dy.data<float>(), nullptr,
+                                                      dw.data<float>(), bias ? db.data<float>() : nullptr));
+  kernels::conv2d_backward_weights_ref(g, x.data<float>(), dy.data<float>(), dwr.data<float>(),
+                                       bias ? dbr.data<float>() : nullptr);
+  expect_near_all(to_f(dw), to_f(dwr), 1e-3f, "direct weight gradient");
+  if (bias) expect_near_all(to_f(db), to_f(dbr), 1e-3f, "direct bias gradient");
+
+  // Masked by the ReLU output: the same as the reference on the masked gradient.
+  Tensor dym = clone(dy);
+  float* d = dym.data<float>();
+  const float* m = yrelu.data<float>();
+  for (int64_t i = 0; i < dym.numel(); ++i) d[i] = m[i] > 0 ? d[i] : 0.f;
+  ASSERT_TRUE(kernels::conv2d_backward_weights_direct(
+      g, x.data<float>(), dy.data<float>(), yrelu.data<float>(), dw.data<float>(), db.data<float>()));
+  kernels::conv2d_backward_weights_ref(g, x.data<float>(), dym.data<float>(), dwr.data<float>(),
+                                       dbr.data<float>());
+  expect_near_all(to_f(dw), to_f(dwr), 1e-3f, "direct weight gradient, relu mask");
+  expect_near_all(to_f(db), to_f(dbr), 1e-3f, "direct bias gradient, relu mask");
+}
+
+}  // namespace
+
+TEST(Conv2d, DirectKernelMatchesReference) {
+  if (!kernels::conv2d_direct_supported(geom_rect(1, 1, 5, 5, 1, 3, 3, 0, 0, 0, 0)))
+    GTEST_SKIP() << "no AVX2/FMA (or EMBER_CONV_NO_DIRECT set)";
+  check_direct_vs_ref(geom_rect(4, 1, 28, 28, 32, 3, 3, 0, 0, 0, 0), true);   // the MNIST first layer
+  check_direct_vs_ref(geom_rect(1, 1, 28, 28, 32, 3, 3, 0, 0, 0, 0), true);   // batch 1
+  check_direct_vs_ref(geom_rect(3, 3, 9, 11, 5, 3, 3, 1, 1, 1, 1), false);    // RGB, 'same', 5 outputs
+  check_direct_vs_ref(geom_rect(2, 2, 7, 13, 7, 2, 5, 0, 1, 2, 2), true);     // rectangular, asymmetric pads
+  check_direct_vs_ref(geom_rect(2, 4, 6, 6, 3, 1, 1, 0, 0, 0, 0), true);      // 1x1, 4 channels
+  check_direct_vs_ref(geom_rect(2, 1, 5, 4, 9, 5, 4, 0, 0, 0, 0), true);      // kernel = the whole image
+  check_direct_vs_ref(geom_rect(5, 3, 17, 17, 16, 7, 7, 3, 3, 3, 3), false);  // 147 taps (chunks of 12)
+  // Repeated calls with another geometry in between (per-thread buffers are reshaped and re-zeroed).
+  check_direct_vs_ref(geom_rect(4, 1, 28, 28, 32, 3, 3, 0, 0, 0, 0), true);
+  // Not handled: stride 2, 5 channels, groups.
+  EXPECT_FALSE(kernels::conv2d_direct_supported(geom(2, 1, 9, 9, 4, 3, 2, 0, 0, 1, 1)));
+  EXPECT_FALSE(kernels::conv2d_direct_supported(geom(2, 5, 9, 9, 4, 3, 1, 0, 0, 1, 1)));
+  EXPECT_FALSE(kernels::conv2d_direct_supported(geom(2, 4, 9, 9, 4, 3, 1, 0, 0, 1, 2)));
+}
+
+namespace {
+
+// conv2d_maxpool2 on an input without gradient (the fused kernel) against the three float32 ops.
+void check_conv_pool(const Shape& xs, const Shape& ws, const Conv2dParams& p, bool bias, bool relu,
+                     bool with_nan = false) {
+  Tensor x = randn(xs);
+  if (with_nan) x.data<float>()[x.numel() / 3] = std::nanf("");
+  Tensor w = randn(ws).requires_grad_(), b = bias ? randn({ws[0]}).requires_grad_() : Tensor();
+  Tensor w2 = clone(w.detach()).requires_grad_();
+  Tensor b2 = bias ? clone(b.detach()).requires_grad_() : Tensor();
+  Tensor y = conv2d_maxpool2(x, w, b, p, relu);
+  ASSERT_TRUE(y.grad_fn() != nullptr);
+  EXPECT_STREQ(y.grad_fn()->name(), "conv2d_maxpool2");  // the fused node, not the composition
+  Tensor yr = max_pool2d(conv2d(x, w2, b2, p), {2, 2});
+  if (relu) yr = ember::relu(yr);
+  ASSERT_EQ(y.shape(), yr.shape());
+  auto a = to_f(y), r = to_f(yr);
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::isnan(r[i])) {
+      EXPECT_TRUE(std::isnan(a[i])) << "element " << i;
+      a[i] = r[i] = 0;
+    }
+  }
+  expect_near_all(a, r, 1e-4f, "conv2d_maxpool2 forward");
+  if (with_nan) return;
+  Tensor gy = randn(y.shape());
+  y.backward(gy);
+  yr.backward(gy);
+  expect_near_all(to_f(w.grad()), to_f(w2.grad()), 1e-3f, "conv2d_maxpool2 weight gradient");
+  if (bias) expect_near_all(to_f(b.grad()), to_f(b2.grad()), 1e-3f, "conv2d_maxpool2 bias gradient");
+}
+
+}  // namespace
+
+TEST(Conv2d, MaxPool2FusedMatchesComposition) {
+  if (!kernels::conv2d_direct_supported(geom_rect(1, 1, 5, 5, 1, 3, 3, 0, 0, 0, 0)))
+    GTEST_SKIP() << "no AVX2/FMA (or EMBER_CONV_NO_DIRECT set)";
+  check_conv_pool({8, 1, 28, 28}, {32, 1, 3, 3}, {}, true, true);   // the seed CNN
+  check_conv_pool({8, 1, 28, 28}, {32, 1, 3, 3}, {}, true, false);  // no ReLU
+  check_conv_pool({1, 1, 28, 28}, {32, 1, 3, 3}, {}, false, true);  // batch 1, no bias
+  check_conv_pool({3, 3, 27, 21}, {5, 3, 3, 3}, {.padding = Padding::Same}, true,
+                  true);                                                             // odd: floor pooling
+  check_conv_pool({2, 2, 40, 37}, {6, 2, 4, 2}, {.padding = {1, 0}}, true, true);    // wide rows (tail)
+  check_conv_pool({2, 1, 4, 4}, {3, 1, 3, 3}, {}, true, true);                       // 2x2 -> 1x1
+  check_conv_pool({2, 1, 12, 12}, {4, 1, 3, 3}, {}, true, true, /*with_nan=*/true);  // NaN wins
+}
+
+TEST(Conv2d, MaxPool2FallsBackToTheComposition) {
+  // An input that needs a gradient, stride 2, and 5 channels all take the three-op path (same values).
+  Tensor x = randn({2, 1, 12, 12}).requires_grad_(), w = randn({4, 1, 3, 3}).requires_grad_();
+  Tensor y = conv2d_maxpool2(x, w, Tensor(), {}, true);
+  EXPECT_STRNE(y.grad_fn()->name(), "conv2d_maxpool2");
+  expect_near_all(to_f(y), to_f(ember::relu(max_pool2d(conv2d(x, w), {2, 2}))), 1e-5f, "fallback");
+  sum(y).backward();
+  EXPECT_TRUE(x.grad().defined());
+  Tensor x5 = randn({1, 5, 9, 9}), w5 = randn({2, 5, 3, 3});
+  expect_near_all(to_f(conv2d_maxpool2(x5, w5, Tensor(), {.stride = {2, 2}}, false)),
+                  to_f(max_pool2d(conv2d(x5, w5, Tensor(), {.stride = {2, 2}}), {2, 2})), 1e-5f, "stride 2");
+  EXPECT_THROW(conv2d_maxpool2(zeros({1, 2, 8, 8}), zeros({4, 1, 3, 3}), Tensor(), {}, true), ShapeError);
 }

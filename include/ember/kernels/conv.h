@@ -29,6 +29,25 @@ void conv2d_backward_data(const Conv2dGeom& g, const float* dy, const float* w, 
 // db may be null.
 void conv2d_backward_weights(const Conv2dGeom& g, const float* x, const float* dy, float* dw, float* db);
 
+// ---- direct AVX2 kernels for 1-4 input channels, stride 1, no dilation, one group (conv_direct.cpp) ----
+// conv2d_forward / conv2d_backward_weights use them when conv2d_direct_supported(g); the *_direct calls
+// return false (and do nothing) for other geometries. relu_out (may be null) is the output of a fused ReLU:
+// the output gradient is masked by relu_out > 0 on the fly.
+bool conv2d_direct_supported(const Conv2dGeom& g);
+bool conv2d_forward_direct(const Conv2dGeom& g, const float* x, const float* w, const float* b, float* y,
+                           bool relu);
+bool conv2d_backward_weights_direct(const Conv2dGeom& g, const float* x, const float* dy, const float* relu_out,
+                                    float* dw, float* db);
+// The same convolution followed by 2x2 stride-2 max pooling (floor) and, when relu, a ReLU: y and arg are
+// (n, o, oh / 2, ow / 2); arg holds each window's argmax as 2 * row + column. The convolution output stays in
+// cache. The backward computes the weight (and bias, db may be null) gradient from the pooled output gradient
+// dy, masked by relu_out > 0 when relu_out (the pooled output) is given. Both return false for geometries the
+// direct kernel does not handle or an output smaller than 2x2.
+bool conv2d_pool2_forward_direct(const Conv2dGeom& g, const float* x, const float* w, const float* b, bool relu,
+                                 float* y, uint8_t* arg);
+bool conv2d_pool2_backward_weights_direct(const Conv2dGeom& g, const float* x, const float* dy,
+                                          const float* relu_out, const uint8_t* arg, float* dw, float* db);
+
 // ---- reference (direct loops), float and double ----
 template <typename T>
 void conv2d_forward_ref(const Conv2dGeom& g, const T* x, const T* w, const T* b, T* y);

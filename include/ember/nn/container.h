@@ -53,6 +53,7 @@ class Sequential : public Module {
   std::vector<ModulePtr>::const_iterator end() const { return items_.end(); }
 
  private:
+  size_t fuse_conv_pool(size_t i, Tensor& h);
   std::vector<ModulePtr> items_;
 };
 

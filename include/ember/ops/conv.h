@@ -45,6 +45,12 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor
 // relu(conv2d(...)) with the ReLU fused into the convolution's output (oneDNN post-op).
 Tensor conv2d_relu(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(),
                    const Conv2dParams& p = {});
+// max_pool2d(relu(conv2d(x, weight, bias, p)), 2) (relu optional) as one op. For float32 images with 1-4
+// channels (stride 1, no dilation, one group) whose input needs no gradient (the first layer of a model), the
+// convolution output is pooled while still in cache and never written to memory; otherwise the three ops run
+// one after another. nn::Sequential uses it for Conv2d [ReLU] MaxPool2d(2).
+Tensor conv2d_maxpool2(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& p,
+                       bool relu);
 
 // Max pooling over (N, C, H, W); stride defaults to the kernel; padding <= kernel/2 (implicit -inf);
 // ceil_mode rounds the output size up like PyTorch. The gradient goes to each window's argmax.

@@ -292,6 +292,7 @@ void guarded(const char* what, const Conv2dGeom& g, F&& f) {
 
 void conv2d_forward(const Conv2dGeom& g, const float* x, const float* w, const float* b, float* y,
                     bool relu) {
+  if (conv2d_forward_direct(g, x, w, b, y, relu)) return;
   guarded("conv2d forward", g, [&] { conv2d_forward_impl(g, x, w, b, y, relu); });
 }
 
@@ -364,6 +365,7 @@ void conv2d_backward_weights_small_c(const Conv2dGeom& g, const float* x, const 
 }
 
 void conv2d_backward_weights(const Conv2dGeom& g, const float* x, const float* dy, float* dw, float* db) {
+  if (conv2d_backward_weights_direct(g, x, dy, nullptr, dw, db)) return;
   if (g.c / g.groups < plain_max_channels() && !std::getenv("EMBER_CONV_LAYOUT")) {
     conv2d_backward_weights_small_c(g, x, dy, dw, db);
     return;
