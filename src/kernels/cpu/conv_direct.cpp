@@ -216,30 +216,35 @@ __attribute__((target("avx2,fma"))) void pool2_plane(const float* src, int64_t w
     const float* r1 = r0 + wp;
     float* yr = y + i2 * pw;
     uint8_t* ar = arg + i2 * pw;
-    int64_t j2 = 0;
-    for (; j2 + 8 <= pw; j2 += 8) {
-      const __m256 a0 = _mm256_loadu_ps(r0 + 2 * j2), a1 = _mm256_loadu_ps(r0 + 2 * j2 + 8);
-      const __m256 b0 = _mm256_loadu_ps(r1 + 2 * j2), b1 = _mm256_loadu_ps(r1 + 2 * j2 + 8);
-      // shuffle_ps gives [x0 x2 y0 y2 | x4 x6 y4 y6]; the 64-bit permute puts them in column order.
-      const __m256 e0 = _mm256_castpd_ps(_mm256_permute4x64_pd(
-          _mm256_castps_pd(_mm256_shuffle_ps(a0, a1, _MM_SHUFFLE(2, 0, 2, 0))), _MM_SHUFFLE(3, 1, 2, 0)));
-      const __m256 o0 = _mm256_castpd_ps(_mm256_permute4x64_pd(
-          _mm256_castps_pd(_mm256_shuffle_ps(a0, a1, _MM_SHUFFLE(3, 1, 3, 1))), _MM_SHUFFLE(3, 1, 2, 0)));
-      const __m256 e1 = _mm256_castpd_ps(_mm256_permute4x64_pd(
-          _mm256_castps_pd(_mm256_shuffle_ps(b0, b1, _MM_SHUFFLE(2, 0, 2, 0))), _MM_SHUFFLE(3, 1, 2, 0)));
-      const __m256 o1 = _mm256_castpd_ps(_mm256_permute4x64_pd(
-          _mm256_castps_pd(_mm256_shuffle_ps(b0, b1, _MM_SHUFFLE(3, 1, 3, 1))), _MM_SHUFFLE(3, 1, 2, 0)));
-      __m256 best = e0, idx = zero;
-      take(best, idx, o0, 1.f);
-      take(best, idx, e1, 2.f);
-      take(best, idx, o1, 3.f);
-      if (relu) best = _mm256_max_ps(zero, best);  // max_ps returns its second operand for a NaN
-      _mm256_storeu_ps(yr + j2, best);
-      const __m256i iv = _mm256_cvttps_epi32(idx);
-      const __m128i p16 = _mm_packs_epi32(_mm256_castsi256_si128(iv), _mm256_extracti128_si256(iv, 1));
-      _mm_storel_epi64(reinterpret_cast<__m128i*>(ar + j2), _mm_packus_epi16(p16, p16));
+    // Blocks of 8 outputs; the last one overlaps the previous when pw is not a multiple of 8 (the same values
+    // are written twice). Rows shorter than 8 go through the scalar loop.
+    if (pw >= 8) {
+      for (int64_t jb = 0; jb < pw; jb += 8) {
+        const int64_t j = std::min(jb, pw - 8);
+        const __m256 a0 = _mm256_loadu_ps(r0 + 2 * j), a1 = _mm256_loadu_ps(r0 + 2 * j + 8);
+        const __m256 b0 = _mm256_loadu_ps(r1 + 2 * j), b1 = _mm256_loadu_ps(r1 + 2 * j + 8);
+        // shuffle_ps gives [x0 x2 y0 y2 | x4 x6 y4 y6]; the 64-bit permute puts them in column order.
+        const __m256 e0 = _mm256_castpd_ps(_mm256_permute4x64_pd(
+            _mm256_castps_pd(_mm256_shuffle_ps(a0, a1, _MM_SHUFFLE(2, 0, 2, 0))), _MM_SHUFFLE(3, 1, 2, 0)));
+        const __m256 o0 = _mm256_castpd_ps(_mm256_permute4x64_pd(
+            _mm256_castps_pd(_mm256_shuffle_ps(a0, a1, _MM_SHUFFLE(3, 1, 3, 1))), _MM_SHUFFLE(3, 1, 2, 0)));
+        const __m256 e1 = _mm256_castpd_ps(_mm256_permute4x64_pd(
+            _mm256_castps_pd(_mm256_shuffle_ps(b0, b1, _MM_SHUFFLE(2, 0, 2, 0))), _MM_SHUFFLE(3, 1, 2, 0)));
+        const __m256 o1 = _mm256_castpd_ps(_mm256_permute4x64_pd(
+            _mm256_castps_pd(_mm256_shuffle_ps(b0, b1, _MM_SHUFFLE(3, 1, 3, 1))), _MM_SHUFFLE(3, 1, 2, 0)));
+        __m256 best = e0, idx = zero;
+        take(best, idx, o0, 1.f);
+        take(best, idx, e1, 2.f);
+        take(best, idx, o1, 3.f);
+        if (relu) best = _mm256_max_ps(zero, best);  // max_ps returns its second operand for a NaN
+        _mm256_storeu_ps(yr + j, best);
+        const __m256i iv = _mm256_cvttps_epi32(idx);
+        const __m128i p16 = _mm_packs_epi32(_mm256_castsi256_si128(iv), _mm256_extracti128_si256(iv, 1));
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(ar + j), _mm_packus_epi16(p16, p16));
+      }
+      continue;
     }
-    for (; j2 < pw; ++j2) {
+    for (int64_t j2 = 0; j2 < pw; ++j2) {
       const float c[4] = {r0[2 * j2], r0[2 * j2 + 1], r1[2 * j2], r1[2 * j2 + 1]};
       float best = c[0];
       uint8_t k = 0;
@@ -248,6 +253,43 @@ __attribute__((target("avx2,fma"))) void pool2_plane(const float* src, int64_t w
       if (relu && best < 0.f) best = 0.f;
       yr[j2] = best;
       ar[j2] = k;
+    }
+  }
+}
+
+// The inverse of pool2_plane for the gradient: writes the pooled gradient d (ph x pw, masked by m > 0 when m
+// is given) at each window's argmax into the two grid rows of the window and zero at the other three places.
+// Grid places outside the pooled area are never written (they stay zero).
+__attribute__((target("avx2,fma"))) void unpool2_plane(const float* d, const float* m, const uint8_t* a,
+                                                       int64_t ph, int64_t pw, int64_t wp, float* grid) {
+  const __m256 zero = _mm256_setzero_ps();
+  for (int64_t i2 = 0; i2 < ph; ++i2) {
+    const float* dr = d + i2 * pw;
+    const float* mr = m ? m + i2 * pw : nullptr;
+    const uint8_t* ar = a + i2 * pw;
+    float* g[2] = {grid + 2 * i2 * wp, grid + (2 * i2 + 1) * wp};
+    if (pw >= 8) {
+      for (int64_t jb = 0; jb < pw; jb += 8) {
+        const int64_t j = std::min(jb, pw - 8);  // the last block may overlap: same values again
+        __m256 v = _mm256_loadu_ps(dr + j);
+        if (mr) v = _mm256_and_ps(v, _mm256_cmp_ps(_mm256_loadu_ps(mr + j), zero, _CMP_GT_OQ));
+        const __m256i ai = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(ar + j)));
+        for (int di = 0; di < 2; ++di) {
+          const __m256 e =
+              _mm256_and_ps(v, _mm256_castsi256_ps(_mm256_cmpeq_epi32(ai, _mm256_set1_epi32(2 * di))));
+          const __m256 o =
+              _mm256_and_ps(v, _mm256_castsi256_ps(_mm256_cmpeq_epi32(ai, _mm256_set1_epi32(2 * di + 1))));
+          const __m256 lo = _mm256_unpacklo_ps(e, o),
+                       hi = _mm256_unpackhi_ps(e, o);  // [e0 o0 e1 o1 | e4 o4 ..]
+          _mm256_storeu_ps(g[di] + 2 * j, _mm256_permute2f128_ps(lo, hi, 0x20));
+          _mm256_storeu_ps(g[di] + 2 * j + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
+        }
+      }
+      continue;
+    }
+    for (int64_t j2 = 0; j2 < pw; ++j2) {
+      const float v = mr && !(mr[j2] > 0.f) ? 0.f : dr[j2];
+      for (int k = 0; k < 4; ++k) g[k >> 1][2 * j2 + (k & 1)] = ar[j2] == k ? v : 0.f;
     }
   }
 }
@@ -400,10 +442,8 @@ bool conv2d_pool2_backward_weights_direct(const Conv2dGeom& g, const float* x, c
     if (o1 <= o0) return;
     float* xp = padded_buffer(g, gr);
     thread_local std::vector<float> dyg;
-    thread_local std::vector<int32_t> pos;
     thread_local std::vector<double> acc;
-    dyg.assign(size_t(gr.tr), 0.f);  // all zero between images: only the scattered entries are written
-    pos.resize(size_t(phw));
+    dyg.assign(size_t(gr.tr), 0.f);  // places outside the pooled area stay zero
     acc.assign(size_t((o1 - o0) * (taps + 1)), 0.0);
     for (int64_t n = 0; n < g.n; ++n) {
       fill_padded(g, gr, x, n, xp);
@@ -412,23 +452,13 @@ bool conv2d_pool2_backward_weights_direct(const Conv2dGeom& g, const float* x, c
         const float* d = dy + plane * phw;
         const float* m = relu_out ? relu_out + plane * phw : nullptr;
         const uint8_t* a = arg + plane * phw;
-        float bsum = 0.f;
-        for (int64_t i2 = 0; i2 < ph; ++i2)
-          for (int64_t j2 = 0; j2 < pw; ++j2) {
-            const int64_t q = i2 * pw + j2;
-            const float v = m && !(m[q] > 0.f) ? 0.f : d[q];
-            const int32_t p = int32_t((2 * i2 + (a[q] >> 1)) * gr.wp + 2 * j2 + (a[q] & 1));
-            pos[size_t(q)] = p;
-            dyg[size_t(p)] = v;
-            bsum += v;
-          }
+        unpool2_plane(d, m, a, ph, pw, gr.wp, dyg.data());
         double* ac = acc.data() + (o - o0) * (taps + 1);
         for (int64_t k0 = 0; k0 < taps; k0 += kTapChunk) {
           const int64_t nk = std::min(kTapChunk, taps - k0);
           kTapDots[nk](dyg.data(), xp, off.data() + k0, gr.tr, ac + k0);
         }
-        ac[taps] += double(bsum);
-        for (int64_t q = 0; q < phw; ++q) dyg[size_t(pos[size_t(q)])] = 0.f;
+        ac[taps] += grid_sum(dyg.data(), gr.tr);
       }
     }
     for (int64_t o = o0; o < o1; ++o) {
