@@ -99,6 +99,52 @@ __attribute__((noinline)) void micro_6x16(int64_t kc, const float* a, const floa
 // of A starts at ap + i*as and holds kd*6 floats (k-major); sliver j of B at bp + j*bs with kd*16 floats.
 // The depth is cut into blocks of at most kKcMax so a B sliver stays in L1 while the A slivers stream
 // through it from L2.
+// The same with B row k at bb + boff[k] (16 floats, 32-byte aligned): B read in place from a layout whose
+// rows are not evenly spaced.
+__attribute__((noinline)) void micro_6x16_idx(int64_t kc, const float* a, const float* bb,
+                                              const int64_t* boff, Tile& t) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,
+         c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+#define EMBER_MK_STEP(A, B)                                          \
+  {                                                                  \
+    const __m256 b0 = _mm256_load_ps(B), b1 = _mm256_load_ps(B + 8); \
+    __m256 av = _mm256_broadcast_ss(A);                              \
+    c00 = _mm256_fmadd_ps(av, b0, c00);                              \
+    c01 = _mm256_fmadd_ps(av, b1, c01);                              \
+    av = _mm256_broadcast_ss(A + 1);                                 \
+    c10 = _mm256_fmadd_ps(av, b0, c10);                              \
+    c11 = _mm256_fmadd_ps(av, b1, c11);                              \
+    av = _mm256_broadcast_ss(A + 2);                                 \
+    c20 = _mm256_fmadd_ps(av, b0, c20);                              \
+    c21 = _mm256_fmadd_ps(av, b1, c21);                              \
+    av = _mm256_broadcast_ss(A + 3);                                 \
+    c30 = _mm256_fmadd_ps(av, b0, c30);                              \
+    c31 = _mm256_fmadd_ps(av, b1, c31);                              \
+    av = _mm256_broadcast_ss(A + 4);                                 \
+    c40 = _mm256_fmadd_ps(av, b0, c40);                              \
+    c41 = _mm256_fmadd_ps(av, b1, c41);                              \
+    av = _mm256_broadcast_ss(A + 5);                                 \
+    c50 = _mm256_fmadd_ps(av, b0, c50);                              \
+    c51 = _mm256_fmadd_ps(av, b1, c51);                              \
+  }
+  int64_t k = 0;
+  for (; k + 4 <= kc; k += 4, a += 4 * MR) {
+    EMBER_MK_STEP(a, bb + boff[k])
+    EMBER_MK_STEP(a + MR, bb + boff[k + 1])
+    EMBER_MK_STEP(a + 2 * MR, bb + boff[k + 2])
+    EMBER_MK_STEP(a + 3 * MR, bb + boff[k + 3])
+  }
+  for (; k < kc; ++k, a += MR) EMBER_MK_STEP(a, bb + boff[k])
+#undef EMBER_MK_STEP
+  t.v[0] = c00, t.v[1] = c01, t.v[2] = c10, t.v[3] = c11, t.v[4] = c20, t.v[5] = c21;
+  t.v[6] = c30, t.v[7] = c31, t.v[8] = c40, t.v[9] = c41, t.v[10] = c50, t.v[11] = c51;
+}
+
+// C (mb*6 x nb*16) = A * B over depth kd, handing each 6x16 tile to store(i, j, first, last, tile): first is
+// set for the first depth block of the tile (nothing to accumulate onto), last for the final one. Sliver i
+// of A starts at ap + i*as and holds kd*6 floats (k-major); sliver j of B at bp + j*bs with kd*16 floats.
+// The depth is cut into blocks of at most kKcMax so a B sliver stays in L1 while the A slivers stream
+// through it from L2.
 // get_b(j, k0, kn) returns rows [k0, k0 + kn) of B sliver j (kn*16 floats), packing them on demand.
 template <typename GetB, typename Store>
 void gemm_run(int64_t mb, int64_t nb, int64_t kd, const float* ap, int64_t as, GetB&& get_b, Store&& store) {
@@ -174,52 +220,12 @@ void pack_t(const float* src, int64_t ld, int64_t nrows, int64_t len, float* dst
     for (int i = 0; i < W; ++i) dst[q * W + i] = i < nrows ? src[i * ld + q] : 0.f;
 }
 
-// Copies n floats with 8-wide stores that may write up to 7 floats past dst + n (the caller overwrites or
-// ignores them), reading at most up to src_end.
-inline void copy_spill(float* dst, const float* src, int64_t n, const float* src_end) {
-  int64_t j = 0;
-  if (src + ceil_div(n, 8) * 8 <= src_end) {
-    for (; j < n; j += 8) _mm256_storeu_ps(dst + j, _mm256_loadu_ps(src + j));
-    return;
-  }
-  for (; j < n; ++j) dst[j] = src[j];
-}
-
 // Valid output columns [lo, hi) of kernel column r: input column j*sw + off lies in [0, w).
 void valid_range(int64_t off, int64_t s, int64_t w, int64_t ow, int64_t& lo, int64_t& hi) {
   lo = off >= 0 ? 0 : ceil_div(-off, s);
   hi = w - off > 0 ? ceil_div(w - off, s) : 0;
   lo = std::min(lo, ow);
   hi = std::max(lo, std::min(hi, ow));
-}
-
-// im2col of one image into rows of col (ld floats apart) starting at column q0: row (c, p, r), column
-// i*ow + j holds x[c][i*sh - pt + p*dh][j*sw - pl + r*dw] (0 outside). Writes may spill up to 7 floats
-// past each row's last column (rows written in order, so the spill lands on later-written columns or slack).
-void im2col(const Conv2dGeom& g, const float* xn, const float* x_end, float* col, int64_t ld, int64_t q0) {
-  for (int64_t c = 0; c < g.c; ++c)
-    for (int64_t p = 0; p < g.kh; ++p)
-      for (int64_t r = 0; r < g.kw; ++r) {
-        float* row = col + ((c * g.kh + p) * g.kw + r) * ld + q0;
-        const int64_t off = r * g.dw - g.pl;
-        int64_t lo, hi;
-        valid_range(off, g.sw, g.w, g.ow, lo, hi);
-        for (int64_t i = 0; i < g.oh; ++i) {
-          float* d = row + i * g.ow;
-          const int64_t hin = i * g.sh - g.pt + p * g.dh;
-          if (hin < 0 || hin >= g.h) {
-            std::fill(d, d + g.ow, 0.f);
-            continue;
-          }
-          const float* xr = xn + (c * g.h + hin) * g.w;
-          std::fill(d, d + lo, 0.f);
-          if (g.sw == 1)
-            copy_spill(d + lo, xr + lo + off, hi - lo, x_end);
-          else
-            for (int64_t j = lo; j < hi; ++j) d[j] = xr[j * g.sw + off];
-          std::fill(d + hi, d + g.ow, 0.f);
-        }
-      }
 }
 
 // col2im: dxn[c][..][..] += dcol rows (the adjoint of im2col); dxn must be initialised.
@@ -545,12 +551,53 @@ void backward_data(const Conv2dGeom& g, const float* dy, const float* w, float* 
   });
 }
 
+// NHWC copy of images [0, cnt) at x into xt: (h + pt + pb) x (w + pl + pr) pixels of cp floats (channels
+// padded to a multiple of 16), zero outside the image, through 8x8 transposes.
+void to_nhwc(const Conv2dGeom& g, const float* x, int64_t cnt, int64_t cp, float* xt) {
+  const int64_t hp = g.h + g.pt + g.pb, wp = g.w + g.pl + g.pr, hw = g.h * g.w;
+  if (padded(g) || cp != g.c) std::fill(xt, xt + cnt * hp * wp * cp, 0.f);
+  for (int64_t l = 0; l < cnt; ++l) {
+    const float* xn = x + l * g.c * hw;
+    float* xl = xt + l * hp * wp * cp;
+    for (int64_t hin = 0; hin < g.h; ++hin) {
+      float* row = xl + ((hin + g.pt) * wp + g.pl) * cp;
+      if (g.c < 8 || g.w < 8) {
+        for (int64_t c = 0; c < g.c; ++c)
+          for (int64_t win = 0; win < g.w; ++win) row[win * cp + c] = xn[c * hw + hin * g.w + win];
+        continue;
+      }
+      // Chunks of 8 channels x 8 columns; the last chunk of each overlaps the previous one (same values).
+      for (int64_t c0 = 0; c0 < g.c; c0 += 8) {
+        const int64_t cc = std::min(c0, g.c - 8);
+        for (int64_t w0 = 0; w0 < g.w; w0 += 8) {
+          const int64_t ww = std::min(w0, g.w - 8);
+          const float* s = xn + cc * hw + hin * g.w + ww;
+          __m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + hw), r2 = _mm256_loadu_ps(s + 2 * hw),
+                 r3 = _mm256_loadu_ps(s + 3 * hw), r4 = _mm256_loadu_ps(s + 4 * hw),
+                 r5 = _mm256_loadu_ps(s + 5 * hw), r6 = _mm256_loadu_ps(s + 6 * hw),
+                 r7 = _mm256_loadu_ps(s + 7 * hw);
+          transpose8(r0, r1, r2, r3, r4, r5, r6, r7);
+          float* d = row + ww * cp + cc;
+          _mm256_storeu_ps(d, r0), _mm256_storeu_ps(d + cp, r1), _mm256_storeu_ps(d + 2 * cp, r2);
+          _mm256_storeu_ps(d + 3 * cp, r3), _mm256_storeu_ps(d + 4 * cp, r4),
+              _mm256_storeu_ps(d + 5 * cp, r5);
+          _mm256_storeu_ps(d + 6 * cp, r6), _mm256_storeu_ps(d + 7 * cp, r7);
+        }
+      }
+    }
+  }
+}
+
+// dW[o][c][p][r] = sum over images and output pixels q of dY[o][q] * x[c][in(q) + (p, r)], as a GEMM with
+// rows o (A = dY transposed into 6-wide slivers), columns (tap (p, r), channel c) and depth q. B is read in
+// place from an NHWC copy of the input: for a tap and 16 channels, depth step q is the 16 contiguous channels
+// of the input pixel under output pixel q, so no im2col matrix is built.
 void backward_weights(const Conv2dGeom& g, const float* x, const float* dy, float* dw, float* db) {
-  const int64_t kd = g.c * g.kh * g.kw, ohw = g.oh * g.ow, mb = ceil_div(kd, MR), nb = ceil_div(g.o, NR),
-                ldc = nb * NR, chw = g.c * g.h * g.w;
+  const int64_t ohw = g.oh * g.ow, chw = g.c * g.h * g.w, mb = ceil_div(g.o, MR), cp = ceil_div(g.c, NR) * NR,
+                ncb = cp / NR, taps = g.kh * g.kw, nbs = taps * ncb, ldc = nbs * NR;
+  const int64_t hp = g.h + g.pt + g.pb, wp = g.w + g.pl + g.pr;
   const int64_t nt = thread_count(g), per_block = std::max<int64_t>(1, 256 / ohw);
-  const float* x_end = x + g.n * chw;
-  // Per-thread partial sums, dW^T (kd x o, padded) and the bias gradient.
+  // Per-thread partial sums (o x (tap, c), padded) and bias gradients, added in thread order at the end.
   thread_local std::vector<Buf> part_tl;
   thread_local std::vector<std::vector<double>> part_b_tl;
   std::vector<Buf>& part = part_tl;
@@ -563,56 +610,58 @@ void backward_weights(const Conv2dGeom& g, const float* x, const float* dy, floa
     part_b[size_t(t)].assign(size_t(g.o), 0.0);
   }
   for_threads(nt, [&](int64_t t) {
-    thread_local Buf colbuf, abuf, bbuf;
+    thread_local Buf xbuf, abuf;
+    thread_local std::vector<int64_t> boff;
     int64_t n0, n1;
     thread_images(g.n, t, nt, n0, n1);
     float* c = parts[size_t(t)];
     std::vector<double>& bsum = part_b[size_t(t)];
-    const int64_t ld = ceil_div(ohw, 8) * 8 + 8;
-    float* col = colbuf.get((mb * MR + 2) * ld);
-    std::fill(col + kd * ld, col + (mb * MR + 2) * ld, 0.f);
     for (int64_t nb0 = n0; nb0 < n1; nb0 += per_block) {
-      const int64_t cnt = std::min(per_block, n1 - nb0), kc = cnt * ohw, as = kc * MR + 8, bs = kc * NR;
+      const int64_t cnt = std::min(per_block, n1 - nb0), kc = cnt * ohw, as = kc * MR + 8;
+      float* xt = xbuf.get(cnt * hp * wp * cp);
+      to_nhwc(g, x + nb0 * chw, cnt, cp, xt);
       float* ap = abuf.get(mb * as);
-      float* bp = bbuf.get(nb * bs);
+      boff.resize(size_t(kc));
       for (int64_t l = 0; l < cnt; ++l) {
-        const int64_t n = nb0 + l;
-        if (n + 1 < n1) {
-          prefetch_range(x + (n + 1) * chw, chw, x_end);
-          prefetch_range(dy + (n + 1) * g.o * ohw, g.o * ohw, dy + g.n * g.o * ohw);
-        }
-        im2col(g, x + n * chw, x_end, col, ld, 0);
+        const float* dyn = dy + (nb0 + l) * g.o * ohw;
         for (int64_t i = 0; i < mb; ++i)
-          pack_t<MR>(col + i * MR * ld, ld, std::min(MR, kd - i * MR), ohw, ap + i * as + l * ohw * MR);
-        const float* dyn = dy + n * g.o * ohw;
-        for (int64_t j = 0; j < nb; ++j)
-          pack_t<NR>(dyn + j * NR * ohw, ohw, std::min(NR, g.o - j * NR), ohw, bp + j * bs + l * ohw * NR);
+          pack_t<MR>(dyn + i * MR * ohw, ohw, std::min(MR, g.o - i * MR), ohw, ap + i * as + l * ohw * MR);
+        for (int64_t i = 0; i < g.oh; ++i)
+          for (int64_t j = 0; j < g.ow; ++j)
+            boff[size_t(l * ohw + i * g.ow + j)] = l * hp * wp * cp + (i * g.sh * wp + j * g.sw) * cp;
         if (db)
           for (int64_t o = 0; o < g.o; ++o) {
             const float* d = dyn + o * ohw;
-            float s = 0;
-#pragma omp simd reduction(+ : s)
-            for (int64_t q = 0; q < ohw; ++q) s += d[q];
-            bsum[size_t(o)] += s;
+            float sacc = 0;
+#pragma omp simd reduction(+ : sacc)
+            for (int64_t q = 0; q < ohw; ++q) sacc += d[q];
+            bsum[size_t(o)] += sacc;
           }
       }
       const bool fresh = nb0 == n0;
-      gemm_packed(mb, nb, kc, ap, as, bp, bs, [&](int64_t i, int64_t j, bool first, bool, const Tile& tl) {
-        store_tile(tl, c + i * MR * ldc + j * NR, ldc, first && fresh);
-      });
+      for (int64_t j = 0; j < nbs; ++j) {
+        const int64_t tap = j / ncb, cb = j % ncb, p = tap / g.kw, r = tap % g.kw;
+        const float* bb = xt + (p * g.dh * wp + r * g.dw) * cp + cb * NR;
+        for (int64_t i = 0; i < mb; ++i) {
+          Tile tl;
+          micro_6x16_idx(kc, ap + i * as, bb, boff.data(), tl);
+          store_tile(tl, c + i * MR * ldc + j * NR, ldc, fresh);
+        }
+      }
     }
-    if (n1 <= n0) std::fill(c, c + mb * MR * ldc, 0.f);
   });
   for (int64_t o = 0; o < g.o; ++o) {
-    for (int64_t k = 0; k < kd; ++k) {
-      float s = parts[0][k * ldc + o];
-      for (int64_t t = 1; t < nt; ++t) s += parts[size_t(t)][k * ldc + o];
-      dw[o * kd + k] = s;
-    }
+    for (int64_t ci = 0; ci < g.c; ++ci)
+      for (int64_t tap = 0; tap < taps; ++tap) {
+        const int64_t m = o * ldc + tap * cp + ci;
+        float sv = parts[0][m];
+        for (int64_t t = 1; t < nt; ++t) sv += parts[size_t(t)][m];
+        dw[(o * g.c + ci) * taps + tap] = sv;
+      }
     if (db) {
-      double s = 0;
-      for (int64_t t = 0; t < nt; ++t) s += part_b[size_t(t)][size_t(o)];
-      db[o] = float(s);
+      double sv = 0;
+      for (int64_t t = 0; t < nt; ++t) sv += part_b[size_t(t)][size_t(o)];
+      db[o] = float(sv);
     }
   }
 }
