@@ -101,9 +101,10 @@ TEST(Conv2d, OneDnnMatchesReferenceOnOddShapes) {
   check_onednn_vs_ref(geom(3, 5, 11, 9, 7, 3, 2, 1, 1, 1, 1), true);
 }
 
-// Ember's im2col + AVX2 GEMM path (5+ input channels, groups 1): valid and same padding, stride 2,
-// dilation, batch 1 and odd sizes, channel counts that do and do not fill the 6x16 tiles, fused ReLU, and
-// 1 vs 2 threads (each bitwise deterministic for its thread count).
+// Ember's im2col + AVX2 GEMM path (5+ input channels, groups 1; forward for rows of 8+, backward data see
+// conv.cpp's gates, weight gradient always): valid and same padding, stride 2, dilation, batch 1 and odd
+// sizes, channel counts that do and do not fill the 6x16 tiles, fused ReLU, and 1 vs 2 threads (each
+// bitwise deterministic for its thread count).
 static void check_gemm_path(const kernels::Conv2dGeom& g, bool bias) {
   check_onednn_vs_ref(g, bias);
   Tensor x = randn({g.n, g.c, g.h, g.w}), w = randn({g.o, g.c / g.groups, g.kh, g.kw}), b = randn({g.o});
@@ -146,6 +147,12 @@ TEST(Conv2d, GemmPathMatchesReference) {
   check_gemm_path(geom(2, 6, 8, 7, 5, 4, 1, 1, 2, 1, 1), true);       // even kernel, same padding
   check_gemm_path(geom(3, 7, 1, 40, 9, 1, 1, 0, 0, 1, 1), true);      // 1x1 kernel on a 1-row image
   check_gemm_path(geom(7, 33, 4, 4, 70, 2, 1, 0, 0, 1, 1), true);     // odd channel counts, tiny planes
+  // Geometries that also take the GEMM backward-data path (o >= 48, rows of 8+, planes up to 256 pixels).
+  check_gemm_path(geom(2, 16, 10, 12, 50, 3, 1, 1, 1, 1, 1), true);   // same padding, o not a tile multiple
+  check_gemm_path(geom(3, 24, 17, 19, 48, 3, 2, 1, 1, 1, 1), false);  // stride 2 (scatter col2im)
+  check_gemm_path(geom(2, 8, 14, 14, 64, 3, 1, 2, 2, 2, 1), true);    // dilation 2
+  check_gemm_path(geom(1, 32, 9, 11, 96, 3, 1, 1, 1, 1, 1), true);    // batch 1
+  check_gemm_path(geom(3, 64, 12, 10, 64, 5, 1, 2, 2, 1, 1), true);   // 5x5 kernel, 64 channels
 }
 
 TEST(Conv2d, SamePaddingKeepsSizeAndEvenKernelPadsAfter) {

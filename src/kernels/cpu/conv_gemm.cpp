@@ -99,33 +99,33 @@ __attribute__((noinline)) void micro_6x16(int64_t kc, const float* a, const floa
 // of A starts at ap + i*as and holds kd*6 floats (k-major); sliver j of B at bp + j*bs with kd*16 floats.
 // The depth is cut into blocks of at most kKcMax so a B sliver stays in L1 while the A slivers stream
 // through it from L2.
-// The same with B row k at bb + boff[k] (16 floats, 32-byte aligned): B read in place from a layout whose
+// The same with B row k at bb + boff[k] (16 floats, any alignment): B read in place from a layout whose
 // rows are not evenly spaced.
 __attribute__((noinline)) void micro_6x16_idx(int64_t kc, const float* a, const float* bb,
                                               const int64_t* boff, Tile& t) {
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,
          c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-#define EMBER_MK_STEP(A, B)                                          \
-  {                                                                  \
-    const __m256 b0 = _mm256_load_ps(B), b1 = _mm256_load_ps(B + 8); \
-    __m256 av = _mm256_broadcast_ss(A);                              \
-    c00 = _mm256_fmadd_ps(av, b0, c00);                              \
-    c01 = _mm256_fmadd_ps(av, b1, c01);                              \
-    av = _mm256_broadcast_ss(A + 1);                                 \
-    c10 = _mm256_fmadd_ps(av, b0, c10);                              \
-    c11 = _mm256_fmadd_ps(av, b1, c11);                              \
-    av = _mm256_broadcast_ss(A + 2);                                 \
-    c20 = _mm256_fmadd_ps(av, b0, c20);                              \
-    c21 = _mm256_fmadd_ps(av, b1, c21);                              \
-    av = _mm256_broadcast_ss(A + 3);                                 \
-    c30 = _mm256_fmadd_ps(av, b0, c30);                              \
-    c31 = _mm256_fmadd_ps(av, b1, c31);                              \
-    av = _mm256_broadcast_ss(A + 4);                                 \
-    c40 = _mm256_fmadd_ps(av, b0, c40);                              \
-    c41 = _mm256_fmadd_ps(av, b1, c41);                              \
-    av = _mm256_broadcast_ss(A + 5);                                 \
-    c50 = _mm256_fmadd_ps(av, b0, c50);                              \
-    c51 = _mm256_fmadd_ps(av, b1, c51);                              \
+#define EMBER_MK_STEP(A, B)                                            \
+  {                                                                    \
+    const __m256 b0 = _mm256_loadu_ps(B), b1 = _mm256_loadu_ps(B + 8); \
+    __m256 av = _mm256_broadcast_ss(A);                                \
+    c00 = _mm256_fmadd_ps(av, b0, c00);                                \
+    c01 = _mm256_fmadd_ps(av, b1, c01);                                \
+    av = _mm256_broadcast_ss(A + 1);                                   \
+    c10 = _mm256_fmadd_ps(av, b0, c10);                                \
+    c11 = _mm256_fmadd_ps(av, b1, c11);                                \
+    av = _mm256_broadcast_ss(A + 2);                                   \
+    c20 = _mm256_fmadd_ps(av, b0, c20);                                \
+    c21 = _mm256_fmadd_ps(av, b1, c21);                                \
+    av = _mm256_broadcast_ss(A + 3);                                   \
+    c30 = _mm256_fmadd_ps(av, b0, c30);                                \
+    c31 = _mm256_fmadd_ps(av, b1, c31);                                \
+    av = _mm256_broadcast_ss(A + 4);                                   \
+    c40 = _mm256_fmadd_ps(av, b0, c40);                                \
+    c41 = _mm256_fmadd_ps(av, b1, c41);                                \
+    av = _mm256_broadcast_ss(A + 5);                                   \
+    c50 = _mm256_fmadd_ps(av, b0, c50);                                \
+    c51 = _mm256_fmadd_ps(av, b1, c51);                                \
   }
   int64_t k = 0;
   for (; k + 4 <= kc; k += 4, a += 4 * MR) {
@@ -531,16 +531,28 @@ void backward_data(const Conv2dGeom& g, const float* dy, const float* w, float* 
       const int64_t cnt = std::min(per_block, n1 - nb0), pix = cnt * ohw, nb = ceil_div(pix, NR),
                     ld = nb * NR;
       prefetch_range(dy + (nb0 + cnt) * g.o * ohw, std::min(per_block, n1 - nb0 - cnt) * g.o * ohw, dy_end);
-      pk.src = dy + nb0 * g.o * ohw, pk.src_end = dy_end, pk.koff = koff.data(), pk.col = 1;
-      pk.plan(pix, 1, ohw, g.o * ohw, 0);
-      // The whole block is packed first (dY is read row by row; the slivers are small with depth o).
-      float* bp = bbuf.get(nb * (g.o + 1) * NR);
-      for (int64_t j = 0; j < nb; ++j) pk.pack(j, 0, g.o, bp + j * (g.o + 1) * NR);
       float* c = cbuf.get(mb * MR * ld);
-      gemm_packed(mb, nb, g.o, ap, g.o * MR, bp, (g.o + 1) * NR,
-                  [&](int64_t i, int64_t j, bool first, bool, const Tile& tl) {
-                    store_tile(tl, c + i * MR * ld + j * NR, ld, first);
-                  });
+      const float* dyb = dy + nb0 * g.o * ohw;
+      if (cnt == 1 && dyb + (nb - 1) * NR + (g.o - 1) * ohw + NR <= dy_end) {
+        // One image per block: B sliver j is columns [16j, 16j + 16) of the o rows of dY, read in place
+        // (the last sliver's excess columns read the next row and give discarded results).
+        for (int64_t j = 0; j < nb; ++j)
+          for (int64_t i = 0; i < mb; ++i) {
+            Tile tl;
+            micro_6x16_idx(g.o, ap + i * g.o * MR, dyb + j * NR, koff.data(), tl);
+            store_tile(tl, c + i * MR * ld + j * NR, ld, true);
+          }
+      } else {
+        pk.src = dyb, pk.src_end = dy_end, pk.koff = koff.data(), pk.col = 1;
+        pk.plan(pix, 1, ohw, g.o * ohw, 0);
+        // The whole block is packed first (dY is read row by row; the slivers are small with depth o).
+        float* bp = bbuf.get(nb * (g.o + 1) * NR);
+        for (int64_t j = 0; j < nb; ++j) pk.pack(j, 0, g.o, bp + j * (g.o + 1) * NR);
+        gemm_packed(mb, nb, g.o, ap, g.o * MR, bp, (g.o + 1) * NR,
+                    [&](int64_t i, int64_t j, bool first, bool, const Tile& tl) {
+                      store_tile(tl, c + i * MR * ld + j * NR, ld, first);
+                    });
+      }
       if (stride1) {
         for (int64_t l = 0; l < cnt; ++l) col2im_s1(g, c, ld, l * ohw, dx + (nb0 + l) * chw, masks);
       } else {
