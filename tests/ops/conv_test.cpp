@@ -123,7 +123,8 @@ static void check_gemm_path(const kernels::Conv2dGeom& g, bool bias) {
     Tensor dx = empty(x.shape()), dw = empty(w.shape()), db = empty({g.o});
     kernels::conv2d_forward(g, x.data<float>(), w.data<float>(), bp, y.data<float>(), true);
     kernels::conv2d_backward_data(g, dy.data<float>(), w.data<float>(), dx.data<float>());
-    kernels::conv2d_backward_weights(g, x.data<float>(), dy.data<float>(), dw.data<float>(), db.data<float>());
+    kernels::conv2d_backward_weights(g, x.data<float>(), dy.data<float>(), dw.data<float>(),
+                                     db.data<float>());
     std::vector<float> all = to_f(y);
     for (const Tensor* t2 : {&dx, &dw, &db}) {
       std::vector<float> v = to_f(*t2);
