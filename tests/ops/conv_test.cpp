@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "ember/autograd/node.h"
+#include "ember/kernels/parallel.h"
 #include "ember/ops/conv.h"
 #include "op_table.h"
 
@@ -107,6 +108,61 @@ TEST(Conv2d, OneDnnMatchesReferenceOnOddShapes) {
   check_onednn_vs_ref(geom(1, 128, 7, 7, 16, 3, 2, 1, 1, 1, 2), false);  // groups 2, stride 2
   // Repeated calls reuse the cached primitive and buffers and give the same answer.
   check_onednn_vs_ref(geom(3, 5, 11, 9, 7, 3, 2, 1, 1, 1, 1), true);
+}
+
+// Ember's im2col + AVX2 GEMM path (5+ input channels, groups 1; forward for rows of 8+, backward data see
+// conv.cpp's gates, weight gradient always): valid and same padding, stride 2, dilation, batch 1 and odd
+// sizes, channel counts that do and do not fill the 6x16 tiles, fused ReLU, and 1 vs 2 threads (each
+// bitwise deterministic for its thread count).
+static void check_gemm_path(const kernels::Conv2dGeom& g, bool bias) {
+  check_onednn_vs_ref(g, bias);
+  Tensor x = randn({g.n, g.c, g.h, g.w}), w = randn({g.o, g.c / g.groups, g.kh, g.kw}), b = randn({g.o});
+  Tensor dy = randn({g.n, g.o, g.oh, g.ow});
+  const float* bp = bias ? b.data<float>() : nullptr;
+  Tensor y = empty(dy.shape()), yr = empty(dy.shape());
+  kernels::conv2d_forward(g, x.data<float>(), w.data<float>(), bp, y.data<float>(), true);
+  kernels::conv2d_forward_ref(g, x.data<float>(), w.data<float>(), bp, yr.data<float>());
+  std::vector<float> want = to_f(yr);
+  for (float& v : want) v = std::max(v, 0.f);
+  expect_near_all(to_f(y), want, 1e-4f, "forward relu");
+  const int threads = num_threads();
+  std::vector<std::vector<float>> runs;
+  for (int t : {1, 2, 1}) {
+    set_num_threads(t);
+    Tensor dx = empty(x.shape()), dw = empty(w.shape()), db = empty({g.o});
+    kernels::conv2d_forward(g, x.data<float>(), w.data<float>(), bp, y.data<float>(), true);
+    kernels::conv2d_backward_data(g, dy.data<float>(), w.data<float>(), dx.data<float>());
+    kernels::conv2d_backward_weights(g, x.data<float>(), dy.data<float>(), dw.data<float>(),
+                                     db.data<float>());
+    std::vector<float> all = to_f(y);
+    for (const Tensor* t2 : {&dx, &dw, &db}) {
+      std::vector<float> v = to_f(*t2);
+      all.insert(all.end(), v.begin(), v.end());
+    }
+    runs.push_back(all);
+  }
+  set_num_threads(threads);
+  EXPECT_EQ(runs[0], runs[2]) << "1-thread results differ between calls";
+  expect_near_all(runs[1], runs[0], 1e-4f, "2 threads vs 1");
+}
+
+TEST(Conv2d, GemmPathMatchesReference) {
+  check_gemm_path(geom(64, 32, 13, 13, 64, 3, 1, 0, 0, 1, 1), true);  // the Keras CNN's second layer
+  check_gemm_path(geom(64, 64, 5, 5, 64, 3, 1, 0, 0, 1, 1), true);    // and its third
+  check_gemm_path(geom(1, 16, 9, 11, 32, 3, 1, 1, 1, 1, 1), false);   // batch 1, same padding
+  check_gemm_path(geom(3, 5, 11, 9, 7, 3, 2, 1, 1, 1, 1), true);      // 5 channels, stride 2
+  check_gemm_path(geom(5, 128, 6, 7, 20, 3, 1, 1, 1, 1, 1), true);    // 128 channels, deep K blocking
+  check_gemm_path(geom(2, 24, 12, 10, 17, 3, 2, 0, 1, 1, 1), true);   // stride 2, asymmetric padding
+  check_gemm_path(geom(3, 8, 12, 12, 8, 3, 1, 2, 2, 2, 1), false);    // dilation 2
+  check_gemm_path(geom(2, 6, 8, 7, 5, 4, 1, 1, 2, 1, 1), true);       // even kernel, same padding
+  check_gemm_path(geom(3, 7, 1, 40, 9, 1, 1, 0, 0, 1, 1), true);      // 1x1 kernel on a 1-row image
+  check_gemm_path(geom(7, 33, 4, 4, 70, 2, 1, 0, 0, 1, 1), true);     // odd channel counts, tiny planes
+  // Geometries that also take the GEMM backward-data path (o >= 48, rows of 8+, planes up to 256 pixels).
+  check_gemm_path(geom(2, 16, 10, 12, 50, 3, 1, 1, 1, 1, 1), true);   // same padding, o not a tile multiple
+  check_gemm_path(geom(3, 24, 17, 19, 48, 3, 2, 1, 1, 1, 1), false);  // stride 2 (scatter col2im)
+  check_gemm_path(geom(2, 8, 14, 14, 64, 3, 1, 2, 2, 2, 1), true);    // dilation 2
+  check_gemm_path(geom(1, 32, 9, 11, 96, 3, 1, 1, 1, 1, 1), true);    // batch 1
+  check_gemm_path(geom(3, 64, 12, 10, 64, 5, 1, 2, 2, 1, 1), true);   // 5x5 kernel, 64 channels
 }
 
 TEST(Conv2d, SamePaddingKeepsSizeAndEvenKernelPadsAfter) {
