@@ -3,6 +3,7 @@
 #include <typeinfo>
 
 #include "ember/nn/activation.h"
+#include "ember/nn/linear.h"
 
 namespace ember::nn {
 
@@ -32,6 +33,9 @@ namespace {
 bool is_plain_relu(const Module& m) {
   return typeid(m) == typeid(ReLU);
 }
+bool is_plain_linear(const Module& m) {
+  return typeid(m) == typeid(Linear);
+}
 }  // namespace
 
 Tensor Sequential::forward(const Tensor& x) {
@@ -43,6 +47,13 @@ Tensor Sequential::forward(const Tensor& x) {
     // window holds at least one real element (padding <= kernel / 2), so padding never wins.
     if (i + 1 < items_.size() && is_plain_relu(*items_[i]) && items_[i + 1]->type_name() == "MaxPool2d") {
       h = items_[i]->forward(items_[i + 1]->forward(h));
+      ++i;
+      continue;
+    }
+    // Linear then ReLU: one fused op (the relu is applied to the product's output in place when no gradient
+    // is recorded; with recording it is the same two ops).
+    if (i + 1 < items_.size() && is_plain_linear(*items_[i]) && is_plain_relu(*items_[i + 1])) {
+      h = static_cast<Linear&>(*items_[i]).forward_relu(h);
       ++i;
       continue;
     }
