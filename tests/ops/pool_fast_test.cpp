@@ -2,12 +2,14 @@
 // 8-output step, odd sizes, ties, signed zeros and NaN, with and without argmax.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <vector>
 
 #include "ember/kernels/conv.h"
+#include "ember/kernels/parallel.h"
 #include "ember/ops/ops.h"
 
 using namespace ember;
@@ -45,4 +47,25 @@ TEST(MaxPool2dFast, Matches2x2ReferenceBitwise) {
       EXPECT_TRUE(same_bits(yn, yr)) << "no argmax, h=" << h << " w=" << w;
       EXPECT_EQ(a, ar) << "h=" << h << " w=" << w;
     }
+}
+
+// Enough planes to split over the threads: each thread's vectorised rows must stop at its own chunk's end.
+TEST(MaxPool2dFast, ManyPlanesSplitOverThreads) {
+  Generator gen(10);
+  const int saved = num_threads();
+  set_num_threads(std::max(saved, 2));
+  for (int64_t w : {26, 27, 21}) {
+    kernels::Pool2dGeom g{197, 26, w, 2, 2, 2, 2, 0, 0, 13, w / 2};
+    std::vector<float> x = randn({197, 26, w}, &gen).to_vector<float>();
+    const size_t n_out = size_t(197 * g.oh * g.ow);
+    std::vector<float> y(n_out), yr(n_out), yn(n_out);
+    std::vector<int32_t> a(n_out), ar(n_out);
+    kernels::max_pool2d_forward<float>(g, x.data(), y.data(), a.data());
+    kernels::max_pool2d_forward<float>(g, x.data(), yn.data(), nullptr);
+    kernels::max_pool2d_forward_ref<float>(g, x.data(), yr.data(), ar.data());
+    EXPECT_TRUE(same_bits(y, yr)) << "w=" << w;
+    EXPECT_TRUE(same_bits(yn, yr)) << "w=" << w;
+    EXPECT_EQ(a, ar) << "w=" << w;
+  }
+  set_num_threads(saved);
 }
