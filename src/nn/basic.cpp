@@ -14,7 +14,8 @@ Tensor Flatten::forward(const Tensor& x) {
   auto norm = [&](int64_t d) { return d < 0 ? d + std::max<int64_t>(x.dim(), 1) : d; };
   int64_t s = norm(start_), e = norm(end_);
   bool ok = x.dim() == 0 ? (s == 0 && e == 0) : (s >= 0 && s < x.dim() && e >= 0 && e < x.dim() && s <= e);
-  check_input_shape(x, ok, "with dimensions " + std::to_string(start_) + ".." + std::to_string(end_));
+  if (!ok)
+    check_input_shape(x, ok, "with dimensions " + std::to_string(start_) + ".." + std::to_string(end_));
   return flatten(x, start_, end_);
 }
 

@@ -4,6 +4,7 @@
 
 #include "ember/nn/activation.h"
 #include "ember/nn/conv.h"
+#include "ember/nn/linear.h"
 #include "ember/nn/pooling.h"
 
 namespace ember::nn {
@@ -42,6 +43,10 @@ bool is_pool2(const Module& m) {
   return o.kernel_size() == Pair{2, 2} && o.stride() == Pair{2, 2} && o.padding() == Pair{0, 0} &&
          !o.ceil_mode();
 }
+
+bool is_plain_linear(const Module& m) {
+  return typeid(m) == typeid(Linear);
+}
 }  // namespace
 
 // Conv2d, [ReLU,] MaxPool2d(2) starting at item i, as one conv2d_maxpool2 op (the convolution output of the
@@ -72,6 +77,13 @@ Tensor Sequential::forward(const Tensor& x) {
     // window holds at least one real element (padding <= kernel / 2), so padding never wins.
     if (i + 1 < items_.size() && is_plain_relu(*items_[i]) && items_[i + 1]->type_name() == "MaxPool2d") {
       h = items_[i]->forward(items_[i + 1]->forward(h));
+      ++i;
+      continue;
+    }
+    // Linear then ReLU: one fused op (the relu is applied to the product's output in place when no gradient
+    // is recorded; with recording it is the same two ops).
+    if (i + 1 < items_.size() && is_plain_linear(*items_[i]) && is_plain_relu(*items_[i + 1])) {
+      h = static_cast<Linear&>(*items_[i]).forward_relu(h);
       ++i;
       continue;
     }

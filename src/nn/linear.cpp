@@ -32,10 +32,21 @@ void Linear::reset_parameters(Generator* gen) {
   }
 }
 
-Tensor Linear::forward(const Tensor& x) {
+void Linear::check_input(const Tensor& x) const {
+  // The message is only built on failure (no string work per call).
+  if (x.defined() && x.dim() >= 1 && x.shape().back() == options_.in_features()) return;
   check_input_shape(x, -1, -1, options_.in_features(),
                     "(..., " + std::to_string(options_.in_features()) + ")");
+}
+
+Tensor Linear::forward(const Tensor& x) {
+  check_input(x);
   return linear(x, weight, bias);
+}
+
+Tensor Linear::forward_relu(const Tensor& x) {
+  check_input(x);
+  return linear_relu(x, weight, bias);
 }
 
 std::string Linear::extra_repr() const {

@@ -118,7 +118,12 @@ struct DropoutBackward : autograd::Node {
 
 }  // namespace
 
-Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+namespace {
+
+// The forward of linear and linear_relu; `relu` fuses max(., 0) into the output (callers only ask for it when
+// no gradient is recorded). `xc_out`, when given, receives the contiguous input.
+Tensor linear_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, bool relu,
+                      Tensor* xc_out = nullptr) {
   EMBER_CHECK(x.defined() && weight.defined(), ValueError, "linear: undefined input or weight");
   EMBER_CHECK(weight.dim() == 2, ShapeError, "linear: weight must be 2-D (out_features, in_features), got ",
               weight.shape());
@@ -136,12 +141,23 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
                 " but bias is ", dtype_name(bias.dtype()));
   }
   const int64_t rows = in == 0 ? x.numel() : x.numel() / in;
-  Tensor xc = contiguous_data(x);
-  Tensor x2 = as_strided(xc, Shape{rows, in}, Shape{in, 1}, xc.offset());
   Shape out_shape = x.shape();
   out_shape[out_shape.size() - 1] = out;
   Tensor y = empty(out_shape, x.dtype());
   WeightLayout wl = weight_layout(weight);
+  // One row against a row-major weight (a batch-1 layer): the matrix-vector kernel, bias and relu fused.
+  Tensor xc = contiguous_data(x);
+  if (xc_out) *xc_out = xc;
+  if (rows == 1 && wl.trans) {
+    Tensor bc = has_bias && !bias.is_contiguous() ? contiguous_data(bias) : bias;
+    dispatch_floating(x.dtype(), "linear", [&](auto tag) {
+      using T = decltype(tag);
+      kernels::gemv(out, in, static_cast<const T*>(wl.w.raw_data()), wl.ld,
+                    static_cast<const T*>(xc.raw_data()),
+                    has_bias ? static_cast<const T*>(bc.raw_data()) : nullptr, relu, y.data<T>());
+    });
+    return y;
+  }
   dispatch_floating(x.dtype(), "linear", [&](auto tag) {
     using T = decltype(tag);
     T* py = y.data<T>();
@@ -156,15 +172,33 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     if (rows * out == 0) return;
     if (in == 0) {
       if (!has_bias) std::memset(py, 0, sizeof(T) * rows * out);
-      return;
+    } else {
+      kernels::gemm(false, wl.trans, rows, out, in, T(1), static_cast<const T*>(xc.raw_data()), in,
+                    static_cast<const T*>(wl.w.raw_data()), wl.ld, beta, py, out);
     }
-    kernels::gemm(false, wl.trans, rows, out, in, T(1), static_cast<const T*>(x2.raw_data()), in,
-                  static_cast<const T*>(wl.w.raw_data()), wl.ld, beta, py, out);
+    if (relu) {
+      // v < 0 ? 0 : v keeps NaN, as relu does.
+      const int64_t n = rows * out;
+      parallel_for(0, n, 32768, [&](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i) py[i] = py[i] < T(0) ? T(0) : py[i];
+      });
+    }
   });
+  return y;
+}
+
+}  // namespace
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  Tensor xc;
+  Tensor y = linear_forward(x, weight, bias, false, &xc);
+  const bool has_bias = bias.defined();
   if (has_bias ? autograd::any_requires_grad({&x, &weight, &bias})
                : autograd::any_requires_grad({&x, &weight})) {
+    const int64_t in = weight.shape()[1];
+    const int64_t rows = in == 0 ? x.numel() : x.numel() / in;
     auto n = std::make_shared<LinearBackward>();
-    n->x = SavedTensor(x2);
+    n->x = SavedTensor(as_strided(xc, Shape{rows, in}, Shape{in, 1}, xc.offset()));
     n->w = SavedTensor(weight);
     n->has_bias = has_bias;
     n->x_shape = x.shape();
@@ -175,6 +209,13 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     }
   }
   return y;
+}
+
+Tensor linear_relu(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  const bool grad = bias.defined() ? autograd::any_requires_grad({&x, &weight, &bias})
+                                   : autograd::any_requires_grad({&x, &weight});
+  if (grad) return relu(linear(x, weight, bias));
+  return linear_forward(x, weight, bias, true);
 }
 
 Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {

@@ -12,6 +12,25 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alp
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t lda,
           const double* b, int64_t ldb, double beta, double* c, int64_t ldc);
 
+// Matrix-vector product for batch-1 layers: y[j] = act(sum_p w[j * ldw + p] * x[p] + bias[j]) for j < n, W
+// (n, k) row-major; bias may be null; relu applies max(., 0) (NaN kept). float: AVX2 kernel in
+// src/kernels/cpu/gemv.cpp, rows split over the threads only for a large W (bitwise the same either way).
+//   kernels::gemv(out, in, w, in, x, b, /*relu=*/true, y);
+void gemv(int64_t n, int64_t k, const float* w, int64_t ldw, const float* x, const float* bias, bool relu,
+          float* y);
+void gemv(int64_t n, int64_t k, const double* w, int64_t ldw, const double* x, const double* bias, bool relu,
+          double* y);
+
+template <typename T>
+void gemv_ref(int64_t n, int64_t k, const T* w, int64_t ldw, const T* x, const T* bias, bool relu, T* y) {
+  for (int64_t j = 0; j < n; ++j) {
+    T acc = 0;
+    for (int64_t p = 0; p < k; ++p) acc += w[j * ldw + p] * x[p];
+    if (bias) acc += bias[j];
+    y[j] = relu && acc < T(0) ? T(0) : acc;
+  }
+}
+
 // The readable reference: the oracle for the fast path.
 template <typename T>
 void gemm_ref(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda,

@@ -41,6 +41,8 @@ class Linear : public Module {
   Linear(int64_t in_features, int64_t out_features, bool bias = true, Generator* gen = nullptr);
 
   Tensor forward(const Tensor& x) override;
+  // relu(forward(x)), fused without gradient recording (Sequential uses it for a Linear followed by a ReLU).
+  Tensor forward_relu(const Tensor& x);
   // Re-draws the weights with PyTorch's default initialisation.
   void reset_parameters(Generator* gen = nullptr);
   std::string extra_repr() const override;
@@ -50,6 +52,7 @@ class Linear : public Module {
   Tensor bias;    // (out_features,), undefined without bias
 
  private:
+  void check_input(const Tensor& x) const;
   LinearOptions options_;
 };
 

@@ -15,6 +15,10 @@ namespace ember {
 // y = x W^T + b over any leading dimensions of x. weight is (out, in); bias (out,) or undefined for none.
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
 
+// relu(linear(x, weight, bias)); without gradient recording (NoGradGuard, or no operand requiring a gradient)
+// the relu is fused into the product's output. A batch-1 input runs as a matrix-vector product.
+Tensor linear_relu(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
+
 // Inverted dropout: in training, each element is zeroed with probability p and the rest are scaled by
 // 1/(1-p), so evaluation needs no rescaling. Not training (or p == 0): the input is passed through. The mask
 // is drawn from `gen` (the global generator when null).
