@@ -6,8 +6,6 @@
 //   ember_e2e --workload mlp_train,seed_cnn_train --threads 2 --reps 5 --tag ember
 //   ember_e2e --list
 //   ember_e2e --workload all --tiny          # smoke test: 2 steps, 2 reps, a small slice of the data
-#include <sys/resource.h>
-#include <time.h>
 
 #include <algorithm>
 #include <chrono>
@@ -22,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "e2e_common.h"
 #include "ember/ember.h"
 
 #if __has_include("ember/nn/conv.h") && __has_include("ember/nn/pooling.h")
@@ -234,32 +233,12 @@ Data load_data(const std::string& kind, bool tiny) {
 
 // ---------------------------------------------------------------- running
 
-struct Args {
-  std::vector<std::string> workloads;
-  int threads = 0, reps = 5, warmup = 1, steps = 0;
-  bool tiny = false, list = false;
-  std::string tag;
-};
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-std::string json_number(double v) {
-  if (!std::isfinite(v)) return "null";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
-
-std::string run(const Workload& w, const Args& args) {
+std::string run(const Workload& w, const e2e::Args& args) {
   ember::manual_seed(0);
   Data data = load_data(w.data, args.tiny);
   auto model = model_factory(w.model)();
   const int64_t n = data.x.size(0), batch = w.batch;
-  const int64_t steps = args.tiny ? 2 : args.steps > 0 ? args.steps : w.steps;
+  const int64_t steps = e2e::steps_for(args, w.steps);
   std::vector<int64_t> starts;
   for (int64_t s = 0; s + batch <= n; s += batch) starts.push_back(s);
   size_t cursor = 0;
@@ -298,115 +277,21 @@ std::string run(const Workload& w, const Args& args) {
     };
   }
 
-  // Process CPU seconds (all threads) of the last repetition: robust to other processes sharing the cores.
-  double last_cpu = 0;
-  auto cpu_now = [] {
-    timespec ts{};
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-  };
-  auto rep = [&] {
-    double c0 = cpu_now();
-    auto t0 = std::chrono::steady_clock::now();
-    for (int64_t i = 0; i < steps; ++i) step();
-    double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    last_cpu = cpu_now() - c0;
-    return t;
-  };
-  for (int i = 0; i < args.warmup; ++i) rep();
-  std::vector<double> vals, cpu_vals;
-  for (int i = 0; i < args.reps; ++i) {
-    double t = rep();
-    cpu_vals.push_back(w.kind == "latency" ? last_cpu / static_cast<double>(steps) * 1e6
-                                           : static_cast<double>(steps * batch) / last_cpu);
-    vals.push_back(w.kind == "latency" ? t / static_cast<double>(steps) * 1e6
-                                       : static_cast<double>(steps * batch) / t);
-  }
-
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  std::ostringstream o;
-  o << "{\"impl\": \"ember\", \"version\": \"0.1.0\", \"tag\": \"" << args.tag << "\", \"workload\": \""
-    << w.name << "\", \"kind\": \"" << w.kind << "\", \"threads\": " << ember::num_threads()
-    << ", \"batch\": " << batch << ", \"steps_per_rep\": " << steps << ", \"reps\": " << args.reps
-    << ", \"warmup_reps\": " << args.warmup << ", \"tiny\": " << (args.tiny ? "true" : "false")
-    << ", \"metric\": \"" << (w.kind == "latency" ? "latency_us" : "samples_per_s")
-    << "\", \"median\": " << json_number(median(vals))
-    << ", \"min\": " << json_number(*std::min_element(vals.begin(), vals.end()))
-    << ", \"max\": " << json_number(*std::max_element(vals.begin(), vals.end())) << ", \"values\": [";
-  for (size_t i = 0; i < vals.size(); ++i) o << (i ? ", " : "") << json_number(vals[i]);
-  o << "], \"cpu_median\": " << json_number(median(cpu_vals));
-  o << ", \"peak_rss_mb\": " << json_number(static_cast<double>(ru.ru_maxrss) / 1024.0)
-    << ", \"flops_per_sample\": " << kFlops.at(w.model) * (w.kind == "train" ? 3 : 1)
-    << ", \"final_loss\": " << (last_loss ? json_number(*last_loss) : "null") << "}";
-  return o.str();
-}
-
-[[noreturn]] void usage_error(const std::string& msg) {
-  std::fprintf(stderr,
-               "ember_e2e: %s\nusage: ember_e2e --workload NAME[,NAME...]|all --threads N --reps R "
-               "[--warmup W] [--steps S] [--tiny] [--tag TAG] | --list\n",
-               msg.c_str());
-  std::exit(2);
-}
-
-Args parse(int argc, char** argv) {
-  Args a;
-  std::string workloads = "all";
-  for (int i = 1; i < argc; ++i) {
-    std::string f = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage_error("missing value after " + f);
-      return argv[++i];
-    };
-    auto int_value = [&]() {
-      std::string v = value();
-      char* end = nullptr;
-      long r = std::strtol(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || r < 0) usage_error("bad value '" + v + "' for " + f);
-      return static_cast<int>(r);
-    };
-    if (f == "--workload")
-      workloads = value();
-    else if (f == "--threads")
-      a.threads = int_value();
-    else if (f == "--reps")
-      a.reps = int_value();
-    else if (f == "--warmup")
-      a.warmup = int_value();
-    else if (f == "--steps")
-      a.steps = int_value();
-    else if (f == "--tag")
-      a.tag = value();
-    else if (f == "--tiny")
-      a.tiny = true;
-    else if (f == "--list")
-      a.list = true;
-    else
-      usage_error("unknown argument " + f);
-  }
-  if (a.reps < 1) usage_error("--reps must be at least 1");
-  if (a.tiny) {
-    a.reps = std::min(a.reps, 2);
-    a.warmup = std::min(a.warmup, 1);
-  }
-  if (workloads == "all") {
-    for (const auto& w : kWorkloads)
-      if (model_factory(w.model)) a.workloads.push_back(w.name);
-  } else {
-    std::stringstream ss(workloads);
-    for (std::string name; std::getline(ss, name, ',');) a.workloads.push_back(name);
-  }
-  return a;
+  e2e::Timing t = e2e::measure(w.kind, steps, batch, args, step);
+  return e2e::result_line({"ember", "0.1.0", w.name, w.kind, ember::num_threads(), batch, steps,
+                           kFlops.at(w.model) * (w.kind == "train" ? 3 : 1)},
+                          args, t, last_loss);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  Args args = parse(argc, argv);
+  std::vector<std::string> names;
+  for (const auto& w : kWorkloads)
+    if (model_factory(w.model)) names.push_back(w.name);
+  e2e::Args args = e2e::parse_args(argc, argv, "ember_e2e", names);
   if (args.list) {
-    for (const auto& w : kWorkloads)
-      if (model_factory(w.model)) std::printf("%s\n", w.name.c_str());
+    for (const auto& name : names) std::printf("%s\n", name.c_str());
     return 0;
   }
   if (args.threads > 0) ember::set_num_threads(args.threads);

@@ -9,7 +9,6 @@
 //   libtorch_e2e --list
 //   libtorch_e2e --workload all --tiny          # smoke test: 2 steps, 2 reps, a small slice of the data
 #include <ATen/Parallel.h>
-#include <sys/resource.h>
 #include <torch/torch.h>
 #include <torch/version.h>
 #include <zlib.h>
@@ -28,6 +27,8 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "e2e_common.h"
 
 namespace {
 
@@ -67,9 +68,9 @@ Model seed_cnn() {
 }
 
 Model keras_cnn() {
-  return from_sequential(tnn::Sequential(conv(1, 32, 3), tnn::ReLU(), maxpool(2), conv(32, 64, 3), tnn::ReLU(),
-                                         maxpool(2), conv(64, 64, 3), tnn::ReLU(), tnn::Flatten(),
-                                         tnn::Linear(576, 64), tnn::ReLU(), tnn::Linear(64, 10)));
+  return from_sequential(tnn::Sequential(
+      conv(1, 32, 3), tnn::ReLU(), maxpool(2), conv(32, 64, 3), tnn::ReLU(), maxpool(2), conv(64, 64, 3),
+      tnn::ReLU(), tnn::Flatten(), tnn::Linear(576, 64), tnn::ReLU(), tnn::Linear(64, 10)));
 }
 
 struct LstmClassifier : tnn::Module {
@@ -221,42 +222,12 @@ Data load_data(const std::string& kind, bool tiny) {
 
 // ---------------------------------------------------------------- running
 
-struct Args {
-  std::vector<std::string> workloads;
-  int threads = 0, reps = 5, warmup = 1;
-  bool tiny = false, list = false;
-  std::string tag;
-};
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-std::string json_number(double v) {
-  if (!std::isfinite(v)) return "null";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
-
-std::string json_string(const std::string& s) {
-  std::string o = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') o += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) continue;
-    o += c;
-  }
-  return o + "\"";
-}
-
-std::string run(const Workload& w, const Args& args) {
+std::string run(const Workload& w, const e2e::Args& args) {
   Data data = load_data(w.data, args.tiny);
   torch::manual_seed(0);
   Model model = model_factory(w.model)();
   const int64_t n = data.x.size(0), batch = w.batch;
-  const int64_t steps = args.tiny ? 2 : w.steps;
+  const int64_t steps = e2e::steps_for(args, w.steps);
   std::vector<int64_t> starts;
   for (int64_t s = 0; s + batch <= n; s += batch) starts.push_back(s);
   size_t cursor = 0;
@@ -294,98 +265,20 @@ std::string run(const Workload& w, const Args& args) {
     };
   }
 
-  auto rep = [&] {
-    auto t0 = std::chrono::steady_clock::now();
-    for (int64_t i = 0; i < steps; ++i) step();
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  };
-  for (int i = 0; i < args.warmup; ++i) rep();
-  std::vector<double> vals;
-  for (int i = 0; i < args.reps; ++i) {
-    double t = rep();
-    vals.push_back(w.kind == "latency" ? t / static_cast<double>(steps) * 1e6
-                                       : static_cast<double>(steps * batch) / t);
-  }
-
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  std::ostringstream o;
-  o << "{\"impl\": \"libtorch\", \"version\": " << json_string(TORCH_VERSION) << ", \"tag\": "
-    << json_string(args.tag) << ", \"workload\": \"" << w.name << "\", \"kind\": \"" << w.kind
-    << "\", \"threads\": " << at::get_num_threads() << ", \"batch\": " << batch
-    << ", \"steps_per_rep\": " << steps << ", \"reps\": " << args.reps << ", \"warmup_reps\": " << args.warmup
-    << ", \"tiny\": " << (args.tiny ? "true" : "false") << ", \"metric\": \""
-    << (w.kind == "latency" ? "latency_us" : "samples_per_s") << "\", \"median\": " << json_number(median(vals))
-    << ", \"min\": " << json_number(*std::min_element(vals.begin(), vals.end()))
-    << ", \"max\": " << json_number(*std::max_element(vals.begin(), vals.end())) << ", \"values\": [";
-  for (size_t i = 0; i < vals.size(); ++i) o << (i ? ", " : "") << json_number(vals[i]);
-  o << "], \"peak_rss_mb\": " << json_number(static_cast<double>(ru.ru_maxrss) / 1024.0)
-    << ", \"flops_per_sample\": " << kFlops.at(w.model) * (w.kind == "train" ? 3 : 1)
-    << ", \"final_loss\": " << (last_loss ? json_number(*last_loss) : "null") << "}";
-  return o.str();
-}
-
-[[noreturn]] void usage_error(const std::string& msg) {
-  std::fprintf(stderr,
-               "libtorch_e2e: %s\nusage: libtorch_e2e --workload NAME[,NAME...]|all --threads N --reps R "
-               "[--warmup W] [--tiny] [--tag TAG] | --list\n",
-               msg.c_str());
-  std::exit(2);
-}
-
-Args parse(int argc, char** argv) {
-  Args a;
-  std::string workloads = "all";
-  for (int i = 1; i < argc; ++i) {
-    std::string f = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage_error("missing value after " + f);
-      return argv[++i];
-    };
-    auto int_value = [&]() {
-      std::string v = value();
-      char* end = nullptr;
-      long r = std::strtol(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || r < 0) usage_error("bad value '" + v + "' for " + f);
-      return static_cast<int>(r);
-    };
-    if (f == "--workload")
-      workloads = value();
-    else if (f == "--threads")
-      a.threads = int_value();
-    else if (f == "--reps")
-      a.reps = int_value();
-    else if (f == "--warmup")
-      a.warmup = int_value();
-    else if (f == "--tag")
-      a.tag = value();
-    else if (f == "--tiny")
-      a.tiny = true;
-    else if (f == "--list")
-      a.list = true;
-    else
-      usage_error("unknown argument " + f);
-  }
-  if (a.reps < 1) usage_error("--reps must be at least 1");
-  if (a.tiny) {
-    a.reps = std::min(a.reps, 2);
-    a.warmup = std::min(a.warmup, 1);
-  }
-  if (workloads == "all") {
-    for (const auto& w : kWorkloads) a.workloads.push_back(w.name);
-  } else {
-    std::stringstream ss(workloads);
-    for (std::string name; std::getline(ss, name, ',');) a.workloads.push_back(name);
-  }
-  return a;
+  e2e::Timing t = e2e::measure(w.kind, steps, batch, args, step);
+  return e2e::result_line({"libtorch", TORCH_VERSION, w.name, w.kind, at::get_num_threads(), batch, steps,
+                           kFlops.at(w.model) * (w.kind == "train" ? 3 : 1)},
+                          args, t, last_loss);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  Args args = parse(argc, argv);
+  std::vector<std::string> names;
+  for (const auto& w : kWorkloads) names.push_back(w.name);
+  e2e::Args args = e2e::parse_args(argc, argv, "libtorch_e2e", names);
   if (args.list) {
-    for (const auto& w : kWorkloads) std::printf("%s\n", w.name.c_str());
+    for (const auto& name : names) std::printf("%s\n", name.c_str());
     return 0;
   }
   // One inter-op thread: every workload is a single chain of ops, and an idle inter-op pool only adds

@@ -301,10 +301,14 @@ bool conv2d_direct_supported(const Conv2dGeom& g) {
          g.kh * g.kw <= 64 && g.n > 0 && g.oh > 0 && g.ow > 0 && direct_enabled();
 }
 
-bool conv2d_forward_direct(const Conv2dGeom& g, const float* x, const float* w, const float* b, float* y,
-                           bool relu) {
-  if (!conv2d_direct_supported(g)) return false;
-  const Grid gr = grid_of(g);
+namespace {
+
+// The forward convolution over every (image, block of 4 output channels) item, split over the threads;
+// emit(n, ob, grid) receives the 4 output planes of a block on the width-wp grid (kOB planes of tr floats) to
+// write out. A thread refills its padded input only when the image changes.
+template <typename Emit>
+void forward_blocks(const Conv2dGeom& g, const Grid& gr, const float* x, const float* w, const float* b,
+                    bool relu, Emit&& emit) {
   const int64_t taps = g.c * g.kh * g.kw, nob = (g.o + kOB - 1) / kOB;
   const std::vector<int64_t> off = tap_offsets(g, gr);
   // Weights packed per block of 4 output channels: wpk[ob][tap][4] (zero for channels past o); bias likewise.
@@ -317,8 +321,6 @@ bool conv2d_forward_direct(const Conv2dGeom& g, const float* x, const float* w, 
   }
   const float* wp = wpk.data();
   const float* bp = bpk.data();
-  const int64_t ohw = g.oh * g.ow;
-  // Work items: (image, channel block); a thread refills its padded input only when the image changes.
   const int64_t items = g.n * nob;
   const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 20) / std::max<int64_t>(1, kOB * gr.tr * taps));
   parallel_for(0, items, grain, [&](int64_t lo, int64_t hi) {
@@ -333,23 +335,39 @@ bool conv2d_forward_direct(const Conv2dGeom& g, const float* x, const float* w, 
         filled = n;
       }
       forward_block(xp, off.data(), taps, wp + ob * taps * kOB, bp + ob * kOB, relu, gr.tr, grid.data());
-      for (int64_t k = 0; k < kOB && ob * kOB + k < g.o; ++k) {
-        float* dst = y + (n * g.o + ob * kOB + k) * ohw;
-        const float* src = grid.data() + k * gr.tr;
-        for (int64_t i = 0; i < g.oh; ++i) copy_row(dst + i * g.ow, src + i * gr.wp, g.ow);
-      }
+      emit(n, ob, grid.data());
+    }
+  });
+}
+
+}  // namespace
+
+bool conv2d_forward_direct(const Conv2dGeom& g, const float* x, const float* w, const float* b, float* y,
+                           bool relu) {
+  if (!conv2d_direct_supported(g)) return false;
+  const Grid gr = grid_of(g);
+  const int64_t ohw = g.oh * g.ow;
+  forward_blocks(g, gr, x, w, b, relu, [&](int64_t n, int64_t ob, const float* grid) {
+    for (int64_t k = 0; k < kOB && ob * kOB + k < g.o; ++k) {
+      float* dst = y + (n * g.o + ob * kOB + k) * ohw;
+      const float* src = grid + k * gr.tr;
+      for (int64_t i = 0; i < g.oh; ++i) copy_row(dst + i * g.ow, src + i * gr.wp, g.ow);
     }
   });
   return true;
 }
 
-bool conv2d_backward_weights_direct(const Conv2dGeom& g, const float* x, const float* dy,
-                                    const float* relu_out, float* dw, float* db) {
-  if (!conv2d_direct_supported(g)) return false;
-  const Grid gr = grid_of(g);
-  const int64_t taps = g.c * g.kh * g.kw, ohw = g.oh * g.ow;
+namespace {
+
+// The weight and bias gradient: fill(n, o, grid) writes the output gradient of plane (n, o) onto the width-wp
+// grid (places it does not write must stay zero: the grid is zeroed once per thread); every tap is then a dot
+// product of that grid with the shifted padded input. Output channels are split over the threads, each summed
+// by one thread with the images in order (the same bits for any thread count).
+template <typename Fill>
+void weight_grad_blocks(const Conv2dGeom& g, const Grid& gr, const float* x, float* dw, float* db,
+                        Fill&& fill) {
+  const int64_t taps = g.c * g.kh * g.kw;
   const std::vector<int64_t> off = tap_offsets(g, gr);
-  // Output channels split over threads (each channel summed by one thread, images in order).
   const int64_t chunks = std::min<int64_t>(num_threads(), g.o);
   parallel_for(0, chunks, 0, [&](int64_t clo, int64_t chi) {
     const int64_t o0 = clo * g.o / chunks, o1 = chi * g.o / chunks;
@@ -357,20 +375,12 @@ bool conv2d_backward_weights_direct(const Conv2dGeom& g, const float* x, const f
     float* xp = padded_buffer(g, gr);
     thread_local std::vector<float> dyg;
     thread_local std::vector<double> acc;
-    dyg.assign(size_t(gr.tr), 0.f);  // columns j >= ow and the tail stay zero
+    dyg.assign(size_t(gr.tr), 0.f);
     acc.assign(size_t((o1 - o0) * (taps + 1)), 0.0);
     for (int64_t n = 0; n < g.n; ++n) {
       fill_padded(g, gr, x, n, xp);
       for (int64_t o = o0; o < o1; ++o) {
-        const float* d = dy + (n * g.o + o) * ohw;
-        const float* m = relu_out ? relu_out + (n * g.o + o) * ohw : nullptr;
-        for (int64_t i = 0; i < g.oh; ++i) {
-          float* row = dyg.data() + i * gr.wp;
-          if (m)
-            copy_row_masked(row, d + i * g.ow, m + i * g.ow, g.ow);
-          else
-            copy_row(row, d + i * g.ow, g.ow);
-        }
+        fill(n, o, dyg.data());
         double* a = acc.data() + (o - o0) * (taps + 1);
         for (int64_t k0 = 0; k0 < taps; k0 += kTapChunk) {
           const int64_t nk = std::min(kTapChunk, taps - k0);
@@ -385,46 +395,41 @@ bool conv2d_backward_weights_direct(const Conv2dGeom& g, const float* x, const f
       if (db) db[o] = float(a[taps]);
     }
   });
+}
+
+}  // namespace
+
+bool conv2d_backward_weights_direct(const Conv2dGeom& g, const float* x, const float* dy,
+                                    const float* relu_out, float* dw, float* db) {
+  if (!conv2d_direct_supported(g)) return false;
+  const Grid gr = grid_of(g);
+  const int64_t ohw = g.oh * g.ow;
+  // Grid columns j >= ow and the tail are never written: zero.
+  weight_grad_blocks(g, gr, x, dw, db, [&](int64_t n, int64_t o, float* dyg) {
+    const float* d = dy + (n * g.o + o) * ohw;
+    const float* m = relu_out ? relu_out + (n * g.o + o) * ohw : nullptr;
+    for (int64_t i = 0; i < g.oh; ++i) {
+      if (m)
+        copy_row_masked(dyg + i * gr.wp, d + i * g.ow, m + i * g.ow, g.ow);
+      else
+        copy_row(dyg + i * gr.wp, d + i * g.ow, g.ow);
+    }
+  });
   return true;
 }
 
-// ---- convolution + 2x2/2 max pooling (+ ReLU after the pooling), fused
-// -------------------------------------
+// ---- convolution + 2x2/2 max pooling (+ ReLU after the pooling), fused ----
 
 bool conv2d_pool2_forward_direct(const Conv2dGeom& g, const float* x, const float* w, const float* b,
                                  bool relu, float* y, uint8_t* arg) {
   if (!conv2d_direct_supported(g) || g.oh < 2 || g.ow < 2) return false;
   const Grid gr = grid_of(g);
-  const int64_t taps = g.c * g.kh * g.kw, nob = (g.o + kOB - 1) / kOB;
   const int64_t ph = g.oh / 2, pw = g.ow / 2, phw = ph * pw;
-  const std::vector<int64_t> off = tap_offsets(g, gr);
-  thread_local std::vector<float> wpk, bpk;
-  wpk.assign(size_t(nob * taps * kOB), 0.f);
-  bpk.assign(size_t(nob * kOB), 0.f);
-  for (int64_t o = 0; o < g.o; ++o) {
-    for (int64_t k = 0; k < taps; ++k) wpk[size_t(((o / kOB) * taps + k) * kOB + o % kOB)] = w[o * taps + k];
-    if (b) bpk[size_t(o)] = b[o];
-  }
-  const float* wp = wpk.data();
-  const float* bp = bpk.data();
-  const int64_t items = g.n * nob;
-  const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 20) / std::max<int64_t>(1, kOB * gr.tr * taps));
-  parallel_for(0, items, grain, [&](int64_t lo, int64_t hi) {
-    float* xp = padded_buffer(g, gr);
-    thread_local std::vector<float> grid;
-    grid.resize(size_t(kOB * gr.tr));
-    int64_t filled = -1;
-    for (int64_t it = lo; it < hi; ++it) {
-      const int64_t n = it / nob, ob = it % nob;
-      if (n != filled) {
-        fill_padded(g, gr, x, n, xp);
-        filled = n;
-      }
-      forward_block(xp, off.data(), taps, wp + ob * taps * kOB, bp + ob * kOB, false, gr.tr, grid.data());
-      for (int64_t k = 0; k < kOB && ob * kOB + k < g.o; ++k) {
-        const int64_t plane = n * g.o + ob * kOB + k;
-        pool2_plane(grid.data() + k * gr.tr, gr.wp, ph, pw, relu, y + plane * phw, arg + plane * phw);
-      }
+  // The ReLU goes after the pooling (the same values: relu is monotone).
+  forward_blocks(g, gr, x, w, b, false, [&](int64_t n, int64_t ob, const float* grid) {
+    for (int64_t k = 0; k < kOB && ob * kOB + k < g.o; ++k) {
+      const int64_t plane = n * g.o + ob * kOB + k;
+      pool2_plane(grid + k * gr.tr, gr.wp, ph, pw, relu, y + plane * phw, arg + plane * phw);
     }
   });
   return true;
@@ -434,38 +439,12 @@ bool conv2d_pool2_backward_weights_direct(const Conv2dGeom& g, const float* x, c
                                           const float* relu_out, const uint8_t* arg, float* dw, float* db) {
   if (!conv2d_direct_supported(g) || g.oh < 2 || g.ow < 2) return false;
   const Grid gr = grid_of(g);
-  const int64_t taps = g.c * g.kh * g.kw, ph = g.oh / 2, pw = g.ow / 2, phw = ph * pw;
-  const std::vector<int64_t> off = tap_offsets(g, gr);
-  const int64_t chunks = std::min<int64_t>(num_threads(), g.o);
-  parallel_for(0, chunks, 0, [&](int64_t clo, int64_t chi) {
-    const int64_t o0 = clo * g.o / chunks, o1 = chi * g.o / chunks;
-    if (o1 <= o0) return;
-    float* xp = padded_buffer(g, gr);
-    thread_local std::vector<float> dyg;
-    thread_local std::vector<double> acc;
-    dyg.assign(size_t(gr.tr), 0.f);  // places outside the pooled area stay zero
-    acc.assign(size_t((o1 - o0) * (taps + 1)), 0.0);
-    for (int64_t n = 0; n < g.n; ++n) {
-      fill_padded(g, gr, x, n, xp);
-      for (int64_t o = o0; o < o1; ++o) {
-        const int64_t plane = n * g.o + o;
-        const float* d = dy + plane * phw;
-        const float* m = relu_out ? relu_out + plane * phw : nullptr;
-        const uint8_t* a = arg + plane * phw;
-        unpool2_plane(d, m, a, ph, pw, gr.wp, dyg.data());
-        double* ac = acc.data() + (o - o0) * (taps + 1);
-        for (int64_t k0 = 0; k0 < taps; k0 += kTapChunk) {
-          const int64_t nk = std::min(kTapChunk, taps - k0);
-          kTapDots[nk](dyg.data(), xp, off.data() + k0, gr.tr, ac + k0);
-        }
-        ac[taps] += grid_sum(dyg.data(), gr.tr);
-      }
-    }
-    for (int64_t o = o0; o < o1; ++o) {
-      const double* ac = acc.data() + (o - o0) * (taps + 1);
-      for (int64_t k = 0; k < taps; ++k) dw[o * taps + k] = float(ac[k]);
-      if (db) db[o] = float(ac[taps]);
-    }
+  const int64_t ph = g.oh / 2, pw = g.ow / 2, phw = ph * pw;
+  // Places outside the pooled area (odd last row/column, padding columns) are never written: zero.
+  weight_grad_blocks(g, gr, x, dw, db, [&](int64_t n, int64_t o, float* dyg) {
+    const int64_t plane = n * g.o + o;
+    unpool2_plane(dy + plane * phw, relu_out ? relu_out + plane * phw : nullptr, arg + plane * phw, ph, pw,
+                  gr.wp, dyg);
   });
   return true;
 }
