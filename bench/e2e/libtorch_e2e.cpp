@@ -35,7 +35,7 @@ namespace {
 using torch::Tensor;
 namespace tnn = torch::nn;
 
-constexpr int64_t kVocab = 10000, kSeqLstm = 100, kSeqTf = 64, kClasses = 10;
+using e2e::kClasses, e2e::kSeqLstm, e2e::kSeqTf, e2e::kVocab, e2e::kFlops, e2e::kWorkloads, e2e::Workload;
 
 // ---------------------------------------------------------------- models (shapes as in PROTOCOL.md)
 
@@ -116,39 +116,6 @@ Model from_module() {
   auto m = std::make_shared<M>();
   return {m, [m](const Tensor& x) { return m->forward(x); }};
 }
-
-// Forward FLOPs per sample, as torch_e2e.py's FLOPS (2 per multiply-add of the products only).
-constexpr int64_t conv_flops(int64_t cin, int64_t cout, int64_t k, int64_t hout, int64_t wout) {
-  return 2 * cin * cout * k * k * hout * wout;
-}
-const std::map<std::string, int64_t> kFlops = {
-    {"mlp", 2 * (784 * 128 + 128 * 64 + 64 * 10)},
-    {"seed_cnn", conv_flops(1, 32, 3, 26, 26) + 2 * (5408 * 128 + 128 * 10)},
-    {"keras_cnn", conv_flops(1, 32, 3, 26, 26) + conv_flops(32, 64, 3, 11, 11) + conv_flops(64, 64, 3, 3, 3) +
-                      2 * (576 * 64 + 64 * 10)},
-    {"lstm", kSeqLstm * 2 * 4 * (64 * (64 + 64) + 32 * (64 + 32)) + 2 * 32 * 10},
-    {"transformer",
-     2 * (kSeqTf * 2 * (4 * 128 * 128 + 2 * 128 * 512) + 2 * 2 * kSeqTf * kSeqTf * 128) + 2 * 128 * 10},
-};
-
-struct Workload {
-  std::string name, model, optimizer;  // optimizer: "sgd", "adam" or "" (inference)
-  int64_t batch;
-  std::string data;  // "fmnist", "tokens100", "tokens64"
-  int64_t steps;
-  std::string kind;  // "train", "latency", "throughput"
-};
-
-const std::vector<Workload> kWorkloads = {
-    {"mlp_train", "mlp", "sgd", 128, "fmnist", 50, "train"},
-    {"seed_cnn_train", "seed_cnn", "adam", 128, "fmnist", 8, "train"},
-    {"keras_cnn_train", "keras_cnn", "adam", 64, "fmnist", 8, "train"},
-    {"lstm_train", "lstm", "adam", 64, "tokens100", 3, "train"},
-    {"transformer_train", "transformer", "adam", 32, "tokens64", 3, "train"},
-    {"mlp_infer_b1", "mlp", "", 1, "fmnist", 200, "latency"},
-    {"seed_cnn_infer_b1", "seed_cnn", "", 1, "fmnist", 50, "latency"},
-    {"seed_cnn_infer_b256", "seed_cnn", "", 256, "fmnist", 4, "throughput"},
-};
 
 std::function<Model()> model_factory(const std::string& model) {
   if (model == "mlp") return mlp;
