@@ -54,90 +54,65 @@ struct Tile {
   __m256 v[12];
 };
 
-// t = sum over k < kc of a[k][0..6) (x) b[k][0..16). Not inlined: inside the callers' loops GCC ran out of
-// ymm registers and spilled an accumulator.
-__attribute__((noinline)) void micro_6x16(int64_t kc, const float* a, const float* b, Tile& t) {
+// t = sum over k < kc of a[k][0..6) (x) B row k (16 floats at brow(k)). Not inlined: inside the callers'
+// loops GCC ran out of ymm registers and spilled an accumulator. Two row addressings: packed slivers (row k
+// at b + 16k, 32-byte aligned) and rows read in place through an offset table (any alignment; unaligned
+// loads of aligned data cost the same).
+template <typename BRow>
+__attribute__((noinline)) void micro_6x16_rows(int64_t kc, const float* a, BRow brow, Tile& t) {
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,
          c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-#define EMBER_MK_STEP(A, B)                                          \
-  {                                                                  \
-    const __m256 b0 = _mm256_load_ps(B), b1 = _mm256_load_ps(B + 8); \
-    __m256 av = _mm256_broadcast_ss(A);                              \
-    c00 = _mm256_fmadd_ps(av, b0, c00);                              \
-    c01 = _mm256_fmadd_ps(av, b1, c01);                              \
-    av = _mm256_broadcast_ss(A + 1);                                 \
-    c10 = _mm256_fmadd_ps(av, b0, c10);                              \
-    c11 = _mm256_fmadd_ps(av, b1, c11);                              \
-    av = _mm256_broadcast_ss(A + 2);                                 \
-    c20 = _mm256_fmadd_ps(av, b0, c20);                              \
-    c21 = _mm256_fmadd_ps(av, b1, c21);                              \
-    av = _mm256_broadcast_ss(A + 3);                                 \
-    c30 = _mm256_fmadd_ps(av, b0, c30);                              \
-    c31 = _mm256_fmadd_ps(av, b1, c31);                              \
-    av = _mm256_broadcast_ss(A + 4);                                 \
-    c40 = _mm256_fmadd_ps(av, b0, c40);                              \
-    c41 = _mm256_fmadd_ps(av, b1, c41);                              \
-    av = _mm256_broadcast_ss(A + 5);                                 \
-    c50 = _mm256_fmadd_ps(av, b0, c50);                              \
-    c51 = _mm256_fmadd_ps(av, b1, c51);                              \
+#define EMBER_MK_STEP(A, B)                                              \
+  {                                                                      \
+    const float* bk = B;                                                 \
+    const __m256 b0 = _mm256_loadu_ps(bk), b1 = _mm256_loadu_ps(bk + 8); \
+    __m256 av = _mm256_broadcast_ss(A);                                  \
+    c00 = _mm256_fmadd_ps(av, b0, c00);                                  \
+    c01 = _mm256_fmadd_ps(av, b1, c01);                                  \
+    av = _mm256_broadcast_ss(A + 1);                                     \
+    c10 = _mm256_fmadd_ps(av, b0, c10);                                  \
+    c11 = _mm256_fmadd_ps(av, b1, c11);                                  \
+    av = _mm256_broadcast_ss(A + 2);                                     \
+    c20 = _mm256_fmadd_ps(av, b0, c20);                                  \
+    c21 = _mm256_fmadd_ps(av, b1, c21);                                  \
+    av = _mm256_broadcast_ss(A + 3);                                     \
+    c30 = _mm256_fmadd_ps(av, b0, c30);                                  \
+    c31 = _mm256_fmadd_ps(av, b1, c31);                                  \
+    av = _mm256_broadcast_ss(A + 4);                                     \
+    c40 = _mm256_fmadd_ps(av, b0, c40);                                  \
+    c41 = _mm256_fmadd_ps(av, b1, c41);                                  \
+    av = _mm256_broadcast_ss(A + 5);                                     \
+    c50 = _mm256_fmadd_ps(av, b0, c50);                                  \
+    c51 = _mm256_fmadd_ps(av, b1, c51);                                  \
   }
   int64_t k = 0;
-  for (; k + 4 <= kc; k += 4, a += 4 * MR, b += 4 * NR) {
-    EMBER_MK_STEP(a, b)
-    EMBER_MK_STEP(a + MR, b + NR)
-    EMBER_MK_STEP(a + 2 * MR, b + 2 * NR)
-    EMBER_MK_STEP(a + 3 * MR, b + 3 * NR)
+  for (; k + 4 <= kc; k += 4, a += 4 * MR) {
+    EMBER_MK_STEP(a, brow(k))
+    EMBER_MK_STEP(a + MR, brow(k + 1))
+    EMBER_MK_STEP(a + 2 * MR, brow(k + 2))
+    EMBER_MK_STEP(a + 3 * MR, brow(k + 3))
   }
-  for (; k < kc; ++k, a += MR, b += NR) EMBER_MK_STEP(a, b)
+  for (; k < kc; ++k, a += MR) EMBER_MK_STEP(a, brow(k))
 #undef EMBER_MK_STEP
   t.v[0] = c00, t.v[1] = c01, t.v[2] = c10, t.v[3] = c11, t.v[4] = c20, t.v[5] = c21;
   t.v[6] = c30, t.v[7] = c31, t.v[8] = c40, t.v[9] = c41, t.v[10] = c50, t.v[11] = c51;
 }
 
-// C (mb*6 x nb*16) = A * B over depth kd, handing each 6x16 tile to store(i, j, first, last, tile): first is
-// set for the first depth block of the tile (nothing to accumulate onto), last for the final one. Sliver i
-// of A starts at ap + i*as and holds kd*6 floats (k-major); sliver j of B at bp + j*bs with kd*16 floats.
-// The depth is cut into blocks of at most kKcMax so a B sliver stays in L1 while the A slivers stream
-// through it from L2.
-// The same with B row k at bb + boff[k] (16 floats, any alignment): B read in place from a layout whose
-// rows are not evenly spaced.
-__attribute__((noinline)) void micro_6x16_idx(int64_t kc, const float* a, const float* bb,
-                                              const int64_t* boff, Tile& t) {
-  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,
-         c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-#define EMBER_MK_STEP(A, B)                                            \
-  {                                                                    \
-    const __m256 b0 = _mm256_loadu_ps(B), b1 = _mm256_loadu_ps(B + 8); \
-    __m256 av = _mm256_broadcast_ss(A);                                \
-    c00 = _mm256_fmadd_ps(av, b0, c00);                                \
-    c01 = _mm256_fmadd_ps(av, b1, c01);                                \
-    av = _mm256_broadcast_ss(A + 1);                                   \
-    c10 = _mm256_fmadd_ps(av, b0, c10);                                \
-    c11 = _mm256_fmadd_ps(av, b1, c11);                                \
-    av = _mm256_broadcast_ss(A + 2);                                   \
-    c20 = _mm256_fmadd_ps(av, b0, c20);                                \
-    c21 = _mm256_fmadd_ps(av, b1, c21);                                \
-    av = _mm256_broadcast_ss(A + 3);                                   \
-    c30 = _mm256_fmadd_ps(av, b0, c30);                                \
-    c31 = _mm256_fmadd_ps(av, b1, c31);                                \
-    av = _mm256_broadcast_ss(A + 4);                                   \
-    c40 = _mm256_fmadd_ps(av, b0, c40);                                \
-    c41 = _mm256_fmadd_ps(av, b1, c41);                                \
-    av = _mm256_broadcast_ss(A + 5);                                   \
-    c50 = _mm256_fmadd_ps(av, b0, c50);                                \
-    c51 = _mm256_fmadd_ps(av, b1, c51);                                \
-  }
-  int64_t k = 0;
-  for (; k + 4 <= kc; k += 4, a += 4 * MR) {
-    EMBER_MK_STEP(a, bb + boff[k])
-    EMBER_MK_STEP(a + MR, bb + boff[k + 1])
-    EMBER_MK_STEP(a + 2 * MR, bb + boff[k + 2])
-    EMBER_MK_STEP(a + 3 * MR, bb + boff[k + 3])
-  }
-  for (; k < kc; ++k, a += MR) EMBER_MK_STEP(a, bb + boff[k])
-#undef EMBER_MK_STEP
-  t.v[0] = c00, t.v[1] = c01, t.v[2] = c10, t.v[3] = c11, t.v[4] = c20, t.v[5] = c21;
-  t.v[6] = c30, t.v[7] = c31, t.v[8] = c40, t.v[9] = c41, t.v[10] = c50, t.v[11] = c51;
+struct PackedRows {
+  const float* b;
+  const float* operator()(int64_t k) const { return b + k * NR; }
+};
+struct IndexedRows {
+  const float* bb;
+  const int64_t* boff;
+  const float* operator()(int64_t k) const { return bb + boff[k]; }
+};
+
+void micro_6x16(int64_t kc, const float* a, const float* b, Tile& t) {
+  micro_6x16_rows(kc, a, PackedRows{b}, t);
+}
+void micro_6x16_idx(int64_t kc, const float* a, const float* bb, const int64_t* boff, Tile& t) {
+  micro_6x16_rows(kc, a, IndexedRows{bb, boff}, t);
 }
 
 // C (mb*6 x nb*16) = A * B over depth kd, handing each 6x16 tile to store(i, j, first, last, tile): first is
