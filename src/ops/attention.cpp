@@ -12,6 +12,7 @@
 #include "ember/autograd/node.h"
 #include "ember/core/dispatch.h"
 #include "ember/kernels/gemm.h"
+#include "ember/kernels/random.h"
 #include "ember/kernels/parallel.h"
 #include "ember/ops/ops.h"
 
@@ -360,8 +361,8 @@ AttentionResult sdpa_impl(const Tensor& q, const Tensor& k, const Tensor& v, con
     Generator& g = gen ? *gen : default_generator();
     keep = empty({d.nb, d.l, d.s}, DType::Bool);
     bool* pk = keep.data<bool>();
-    // Drawn serially: the mask depends only on the generator's state, not on the thread count.
-    for (int64_t i = 0, n = keep.numel(); i < n; ++i) pk[i] = g.uniform() >= dropout_p;
+    // One draw from the generator keys the whole mask (kernels/random.h: the same mask for any thread count).
+    kernels::bernoulli_keep(g.next_u64(), dropout_p, pk, keep.numel());
     drop_scale = dropout_p == 1.0 ? 0.0 : 1.0 / (1.0 - dropout_p);
   }
   Tensor weights;

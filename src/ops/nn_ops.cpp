@@ -7,6 +7,7 @@
 #include "ember/autograd/node.h"
 #include "ember/core/dispatch.h"
 #include "ember/kernels/gemm.h"
+#include "ember/kernels/random.h"
 #include "ember/kernels/parallel.h"
 #include "ember/ops/ops.h"
 
@@ -230,8 +231,8 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {
   const int64_t n = x.numel();
   Tensor mask = empty(x.shape(), DType::Bool);
   bool* pm = mask.data<bool>();
-  // Drawn serially: the mask depends only on the generator's state, not on the thread count.
-  for (int64_t i = 0; i < n; ++i) pm[i] = g.uniform() >= p;
+  // One draw from the generator keys the whole mask (kernels/random.h: the same mask for any thread count).
+  kernels::bernoulli_keep(g.next_u64(), p, pm, n);
   const double scale = p == 1.0 ? 0.0 : 1.0 / (1.0 - p);
   Tensor y = empty(x.shape(), x.dtype());
   dispatch_floating(x.dtype(), "dropout", [&](auto tag) {

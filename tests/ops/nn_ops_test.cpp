@@ -4,8 +4,12 @@
 
 #include <cmath>
 #include <functional>
+#include <memory>
+#include <vector>
 
 #include "ember/kernels/gemm.h"
+#include "ember/kernels/parallel.h"
+#include "ember/kernels/random.h"
 #include "op_table.h"
 
 using namespace ember;
@@ -151,4 +155,36 @@ TEST(Dropout, GradcheckWithFixedMask) {
   }
   EXPECT_GT(kept, 0);
   EXPECT_LT(kept, x.numel());
+}
+
+// The parallel mask: the same for 1 and 2 threads and for every split, the right fraction, the edge cases.
+TEST(Dropout, ParallelMaskIndependentOfThreadsAndFair) {
+  const int64_t n = 100001;  // odd: the last pair has one element
+  const int before = num_threads();
+  std::vector<std::vector<char>> masks;
+  for (int t : {1, 2}) {
+    set_num_threads(t);
+    std::unique_ptr<bool[]> keep(new bool[n]);
+    kernels::bernoulli_keep(12345, 0.25, keep.get(), n);
+    masks.emplace_back(keep.get(), keep.get() + n);
+  }
+  set_num_threads(before);
+  EXPECT_EQ(masks[0], masks[1]);
+  int64_t kept = 0;
+  for (char k : masks[0]) kept += k;
+  const double sd = std::sqrt(0.25 * 0.75 / double(n));
+  EXPECT_NEAR(double(kept) / double(n), 0.75, 5 * sd);
+  // Neighbouring elements (the two halves of one draw) are not correlated.
+  int64_t both = 0;
+  for (int64_t i = 0; i + 1 < n; i += 2) both += masks[0][size_t(i)] && masks[0][size_t(i + 1)];
+  EXPECT_NEAR(double(both) / double(n / 2), 0.75 * 0.75, 5 * std::sqrt(0.5625 * 0.4375 / double(n / 2)));
+  std::unique_ptr<bool[]> keep(new bool[7]);
+  kernels::bernoulli_keep(1, 0.0, keep.get(), 7);
+  for (int i = 0; i < 7; ++i) EXPECT_TRUE(keep[size_t(i)]);
+  kernels::bernoulli_keep(1, 1.0, keep.get(), 7);
+  for (int i = 0; i < 7; ++i) EXPECT_FALSE(keep[size_t(i)]);
+  // Another key, another mask.
+  std::unique_ptr<bool[]> other(new bool[n]);
+  kernels::bernoulli_keep(12346, 0.25, other.get(), n);
+  EXPECT_NE(std::vector<char>(other.get(), other.get() + n), masks[0]);
 }
