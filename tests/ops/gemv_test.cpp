@@ -52,16 +52,18 @@ TEST(Gemv, MatchesReferenceOnOddSizes) {
     }
 }
 
-// A weight large enough to split the rows over the threads (k > 5408, rows not a multiple of 4).
+// The seed CNN's 5408x128 layer (one thread), and a weight above 2^21 multiply-adds, large enough to split the
+// rows over the threads (rows not a multiple of 4).
 TEST(Gemv, LargeWeightSplitOverThreads) {
   check_gemv(131, 5413, 5413, true, true, 7);
   check_gemv(128, 5408, 5408, true, false, 8);
+  check_gemv(517, 4101, 4101, true, true, 9);
 }
 
 // The same bits whatever the thread count (each row is summed in one fixed order).
 TEST(Gemv, BitwiseIndependentOfThreadCount) {
   Generator g(11);
-  const int64_t n = 257, k = 2051;
+  const int64_t n = 523, k = 4099;  // above the 2^21 multiply-adds where the rows are split
   Tensor w = randn({n, k}, &g), x = randn({k}, &g), b = randn({n}, &g);
   const int saved = num_threads();
   std::vector<float> y1(n), y2(n);

@@ -119,9 +119,11 @@ void gemv_rows(int64_t r0, int64_t r1, int64_t k, const float* w, int64_t ldw, c
 void gemv(int64_t n, int64_t k, const float* w, int64_t ldw, const float* x, const float* bias, bool relu,
           float* y) {
   if (n <= 0) return;
-  // Below about 1 MB of weight the product takes a few microseconds on one core, no more than waking the
-  // other thread costs: split the rows (in blocks of four) over the threads only above that.
-  constexpr int64_t kParallelMacs = int64_t(1) << 18;
+  // Waking the other (sleeping, OMP_WAIT_POLICY=passive) thread of this VM took 10-100 µs, with a long tail:
+  // the seed CNN's 5408x128 layer (2.8 MB, ~50 µs on one core) measured 82-198 µs of median batch-1 latency
+  // split over 2 threads against 68-86 µs on one. Split the rows (in blocks of four) only above 8 MB of
+  // weight, where one core needs 150+ µs.
+  constexpr int64_t kParallelMacs = int64_t(1) << 21;
   const int64_t blocks = (n + 3) / 4;
   if (n * k < kParallelMacs || blocks < 2 || omp_in_parallel()) {
     gemv_rows(0, n, k, w, ldw, x, bias, relu, y);
