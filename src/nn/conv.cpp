@@ -7,8 +7,14 @@
 namespace ember::nn {
 
 namespace {
+// Appends instead of "(" + std::string: GCC 12 reports a false -Wrestrict on that inlined operator+.
 std::string pair_str(Pair p) {
-  return "(" + std::to_string(p[0]) + ", " + std::to_string(p[1]) + ")";
+  std::string s = "(";
+  s += std::to_string(p[0]);
+  s += ", ";
+  s += std::to_string(p[1]);
+  s += ')';
+  return s;
 }
 }  // namespace
 
