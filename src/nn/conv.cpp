@@ -3,20 +3,11 @@
 #include <cmath>
 
 #include "ember/nn/init.h"
+#include "pair_format.h"
 
 namespace ember::nn {
 
-namespace {
-// Appends instead of "(" + std::string: GCC 12 reports a false -Wrestrict on that inlined operator+.
-std::string pair_str(Pair p) {
-  std::string s = "(";
-  s += std::to_string(p[0]);
-  s += ", ";
-  s += std::to_string(p[1]);
-  s += ')';
-  return s;
-}
-}  // namespace
+using detail::pair_str;
 
 Conv2d::Conv2d(const Conv2dOptions& o, Generator* gen) : Module("Conv2d"), options_(o) {
   EMBER_CHECK(o.in_channels() > 0 && o.out_channels() > 0, ValueError,

@@ -1,11 +1,12 @@
 #include "ember/nn/pooling.h"
 
+#include "pair_format.h"
+
 namespace ember::nn {
 
+using detail::pair_str;
+
 namespace {
-std::string pair_str(Pair p) {
-  return "(" + std::to_string(p[0]) + ", " + std::to_string(p[1]) + ")";
-}
 
 template <typename Opts>
 void check_pool_options(const char* layer, const Opts& o) {
