@@ -52,12 +52,21 @@ std::vector<float> to_f(const Tensor& t) {
   return t.to_vector<float>();
 }
 
+// With rms_scale set, the tolerance also grows with the root mean square of the reference: the Winograd
+// kernels round like a sum of terms of the output's typical size, so an output that cancels to near 0 carries
+// an absolute error of about 1e-5 of that size rather than of its own.
+float rms_scale = 0.f;
+
 void expect_near_all(const std::vector<float>& a, const std::vector<float>& b, float tol, const char* what) {
   ASSERT_EQ(a.size(), b.size()) << what;
+  double ss = 0;
+  for (float v : b) ss += double(v) * v;
+  const float rms = b.empty() ? 0.f : float(std::sqrt(ss / double(b.size())));
   int bad = 0;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::abs(a[i] - b[i]) > tol * (1 + std::abs(b[i])) && bad++ < 5)
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::abs(a[i] - b[i]) > tol * (1 + std::abs(b[i]) + rms_scale * rms) && bad++ < 5)
       ADD_FAILURE() << what << " element " << i << ": " << a[i] << " vs ref " << b[i];
+  }
 }
 
 // oneDNN (float32) against the reference loops, forward and both backward kernels.
@@ -82,6 +91,12 @@ void check_onednn_vs_ref(const kernels::Conv2dGeom& g, bool bias) {
   if (bias) expect_near_all(to_f(db), to_f(dbr), 1e-3f, "backward bias");
 }
 
+// Keeps 3x3 stride-1 layers off the Winograd kernels for a scope (tests of the other paths).
+struct WinogradOff {
+  bool was = kernels::conv2d_set_winograd(false);
+  ~WinogradOff() { kernels::conv2d_set_winograd(was); }
+};
+
 kernels::Conv2dGeom geom(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int64_t k, int64_t s,
                          int64_t pt, int64_t pb, int64_t d, int64_t groups) {
   kernels::Conv2dGeom g{n, c, h, w, o, k, k, s, s, pt, pb, pt, pb, d, d, groups, 1, 1};
@@ -93,6 +108,7 @@ kernels::Conv2dGeom geom(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, 
 }  // namespace
 
 TEST(Conv2d, OneDnnMatchesReferenceOnOddShapes) {
+  WinogradOff off;  // 3x3 stride-1 shapes below would take the Winograd kernels
   check_onednn_vs_ref(geom(3, 5, 11, 9, 7, 3, 2, 1, 1, 1, 1), true);    // stride 2
   check_onednn_vs_ref(geom(2, 4, 13, 10, 6, 3, 1, 2, 2, 2, 1), false);  // dilation 2
   check_onednn_vs_ref(geom(2, 6, 9, 9, 9, 3, 1, 1, 1, 1, 3), true);     // groups 3
@@ -147,6 +163,7 @@ static void check_gemm_path(const kernels::Conv2dGeom& g, bool bias) {
 }
 
 TEST(Conv2d, GemmPathMatchesReference) {
+  WinogradOff off;  // the 3x3 stride-1 shapes below would take the Winograd kernels
   check_gemm_path(geom(64, 32, 13, 13, 64, 3, 1, 0, 0, 1, 1), true);  // the Keras CNN's second layer
   check_gemm_path(geom(64, 64, 5, 5, 64, 3, 1, 0, 0, 1, 1), true);    // and its third
   check_gemm_path(geom(1, 16, 9, 11, 32, 3, 1, 1, 1, 1, 1), false);   // batch 1, same padding
@@ -163,6 +180,39 @@ TEST(Conv2d, GemmPathMatchesReference) {
   check_gemm_path(geom(2, 8, 14, 14, 64, 3, 1, 2, 2, 2, 1), true);    // dilation 2
   check_gemm_path(geom(1, 32, 9, 11, 96, 3, 1, 1, 1, 1, 1), true);    // batch 1
   check_gemm_path(geom(3, 64, 12, 10, 64, 5, 1, 2, 2, 1, 1), true);   // 5x5 kernel, 64 channels
+}
+
+// The Winograd F(4x4, 3x3) kernels (3x3, stride 1, 8+ channels): valid and same padding, planes that do and
+// do not fill whole 4x4 tiles, blocks of tiles spanning images, channel counts off the 8/16 multiples, batch
+// 1, and 1 vs 2 threads, through the same checks as the GEMM path.
+TEST(Conv2d, WinogradMatchesReference) {
+  using kernels::ConvPass;
+  if (!kernels::conv2d_takes_winograd(geom(1, 8, 6, 6, 8, 3, 1, 0, 0, 1, 1), ConvPass::Forward))
+    GTEST_SKIP() << "no AVX2/FMA (or EMBER_CONV_WINOGRAD=0)";
+  rms_scale = 1.f;
+  auto check = [](const kernels::Conv2dGeom& g, bool bias) {
+    for (ConvPass p : {ConvPass::Forward, ConvPass::BackwardData, ConvPass::BackwardWeights})
+      EXPECT_TRUE(kernels::conv2d_takes_winograd(g, p)) << "pass " << int(p);
+    check_gemm_path(g, bias);
+  };
+  check(geom(64, 32, 13, 13, 64, 3, 1, 0, 0, 1, 1), true);              // the Keras CNN's second layer
+  check(geom(1, 16, 9, 11, 32, 3, 1, 1, 1, 1, 1), false);               // batch 1, same padding
+  check(geom(3, 8, 12, 12, 8, 3, 1, 1, 1, 1, 1), true);                 // exact tiles, same padding
+  check(geom(5, 13, 10, 7, 21, 3, 1, 0, 0, 1, 1), true);                // channels off the multiples
+  check(geom(2, 40, 30, 29, 24, 3, 1, 1, 1, 1, 1), true);               // many tiles per image
+  check(geom(7, 9, 10, 10, 70, 3, 1, 0, 0, 1, 1), false);               // odd counts, exact tiles
+  check(geom(3, 24, 6, 8, 16, 3, 1, 2, 2, 1, 1), true);                 // padding 2 (full correlation)
+  kernels::Conv2dGeom asym = geom(2, 12, 9, 10, 20, 3, 1, 0, 0, 1, 1);  // asymmetric padding
+  asym.pt = 1, asym.pb = 0, asym.pl = 2, asym.pr = 1;
+  asym.oh = asym.h + asym.pt + asym.pb - 2, asym.ow = asym.w + asym.pl + asym.pr - 2;
+  check(asym, true);
+  // Small planes stay on the other kernels (4x4 tiles would mostly cover padding); so do strides and
+  // other kernel sizes.
+  EXPECT_FALSE(kernels::conv2d_takes_winograd(geom(64, 64, 5, 5, 64, 3, 1, 0, 0, 1, 1), ConvPass::Forward));
+  EXPECT_FALSE(kernels::conv2d_takes_winograd(geom(2, 16, 12, 12, 16, 3, 2, 1, 1, 1, 1), ConvPass::Forward));
+  EXPECT_FALSE(kernels::conv2d_takes_winograd(geom(2, 16, 12, 12, 16, 5, 1, 2, 2, 1, 1), ConvPass::Forward));
+  EXPECT_FALSE(kernels::conv2d_takes_winograd(geom(2, 4, 12, 12, 16, 3, 1, 1, 1, 1, 1), ConvPass::Forward));
+  rms_scale = 0.f;
 }
 
 TEST(Conv2d, SamePaddingKeepsSizeAndEvenKernelPadsAfter) {

@@ -29,6 +29,13 @@ void conv2d_backward_data(const Conv2dGeom& g, const float* dy, const float* w, 
 // db may be null.
 void conv2d_backward_weights(const Conv2dGeom& g, const float* x, const float* dy, float* dw, float* db);
 
+// 3x3 stride-1 layers with 8+ channels run on Winograd F(4x4, 3x3) kernels (conv_winograd.cpp) unless
+// EMBER_CONV_WINOGRAD=0; this switches them at run time (tests and benchmarks compare both paths) and returns
+// the previous setting.
+bool conv2d_set_winograd(bool on);
+enum class ConvPass { Forward, BackwardData, BackwardWeights };
+bool conv2d_takes_winograd(const Conv2dGeom& g, ConvPass pass);
+
 // ---- direct AVX2 kernels for 1-4 input channels, stride 1, no dilation, one group (conv_direct.cpp) ----
 // conv2d_forward / conv2d_backward_weights use them when conv2d_direct_supported(g); the *_direct calls
 // return false (and do nothing) for other geometries. relu_out (may be null) is the output of a fused ReLU:

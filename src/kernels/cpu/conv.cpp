@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "conv_gemm.h"
+#include "conv_winograd.h"
 #include "ember/core/error.h"
 #include "ember/kernels/gemm.h"
 #include "ember/kernels/parallel.h"
@@ -304,9 +305,22 @@ static bool use_gemm_kernel(const Conv2dGeom& g) {
   return enabled && g.c / g.groups > 4 && conv_gemm::supported(g);
 }
 
+bool conv2d_set_winograd(bool on) {
+  return conv_winograd::set_enabled(on);
+}
+
+bool conv2d_takes_winograd(const Conv2dGeom& g, ConvPass pass) {
+  if (!conv_winograd::supported(g)) return false;
+  return pass == ConvPass::BackwardData ? conv_winograd::fits(g.h, g.w) : conv_winograd::fits(g.oh, g.ow);
+}
+
 void conv2d_forward(const Conv2dGeom& g, const float* x, const float* w, const float* b, float* y,
                     bool relu) {
   if (conv2d_forward_direct(g, x, w, b, y, relu)) return;
+  if (conv2d_takes_winograd(g, ConvPass::Forward)) {
+    conv_winograd::forward(g, x, w, b, y, relu);
+    return;
+  }
   // Output rows narrower than 8 make the im2col slivers mostly copy overhead (64->64 on 5x5: oneDNN 0.9 ms,
   // GEMM 1.3 ms); the weight gradient has no such cost and takes the GEMM at any width.
   if (use_gemm_kernel(g) && g.ow >= 8) {
@@ -317,6 +331,10 @@ void conv2d_forward(const Conv2dGeom& g, const float* x, const float* w, const f
 }
 
 void conv2d_backward_data(const Conv2dGeom& g, const float* dy, const float* w, float* dx) {
+  if (conv2d_takes_winograd(g, ConvPass::BackwardData)) {
+    conv_winograd::backward_data(g, dy, w, dx);
+    return;
+  }
   // The GEMM's depth here is o and its output (the c*kh*kw x pixels column matrix) must stay in L2: with
   // fewer than 48 output channels, planes above 256 pixels or rows under 8 oneDNN measured faster (16->32
   // channels on 20x20, 64->64 on 32x32, 64->64 on 5x5).
@@ -393,6 +411,10 @@ void conv2d_backward_weights_small_c(const Conv2dGeom& g, const float* x, const 
 
 void conv2d_backward_weights(const Conv2dGeom& g, const float* x, const float* dy, float* dw, float* db) {
   if (conv2d_backward_weights_direct(g, x, dy, nullptr, dw, db)) return;
+  if (conv2d_takes_winograd(g, ConvPass::BackwardWeights)) {
+    conv_winograd::backward_weights(g, x, dy, dw, db);
+    return;
+  }
   if (use_gemm_kernel(g)) {
     conv_gemm::backward_weights(g, x, dy, dw, db);
     return;

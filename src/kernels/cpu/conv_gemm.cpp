@@ -23,96 +23,25 @@
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #define EMBER_CONV_GEMM_AVX2 1
+#include "gemm_avx2.h"
 #endif
 
 namespace ember::kernels::conv_gemm {
 
 #ifdef EMBER_CONV_GEMM_AVX2
 
+using namespace avx2_gemm;
+
 namespace {
 
-constexpr int64_t MR = 6, NR = 16;
 constexpr int64_t kKcMax = 320;        // GEMM depth per pass over C (B sliver kc*16 floats stays in L1)
 constexpr int64_t kBlockPixels = 128;  // output pixels per GEMM (small images are batched to reach it)
 
-int64_t ceil_div(int64_t a, int64_t b) {
-  return (a + b - 1) / b;
-}
-
-// A growable 64-byte aligned float buffer, reused across calls (fresh pages are expensive to touch).
-struct Buf {
-  std::vector<float> v;
-  float* get(int64_t n) {
-    if (int64_t(v.size()) < n + 16) v.resize(size_t(n + 16));
-    auto p = reinterpret_cast<uintptr_t>(v.data());
-    return v.data() + ((64 - p % 64) % 64) / sizeof(float);
-  }
-};
-
-// One 6x16 block of C in registers: v[2*r], v[2*r+1] hold row r.
-struct Tile {
-  __m256 v[12];
-};
-
-// t = sum over k < kc of a[k][0..6) (x) B row k (16 floats at brow(k)). Not inlined: inside the callers'
-// loops GCC ran out of ymm registers and spilled an accumulator. Two row addressings: packed slivers (row k
-// at b + 16k, 32-byte aligned) and rows read in place through an offset table (any alignment; unaligned
-// loads of aligned data cost the same).
-template <typename BRow>
-__attribute__((noinline)) void micro_6x16_rows(int64_t kc, const float* a, BRow brow, Tile& t) {
-  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,
-         c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-#define EMBER_MK_STEP(A, B)                                              \
-  {                                                                      \
-    const float* bk = B;                                                 \
-    const __m256 b0 = _mm256_loadu_ps(bk), b1 = _mm256_loadu_ps(bk + 8); \
-    __m256 av = _mm256_broadcast_ss(A);                                  \
-    c00 = _mm256_fmadd_ps(av, b0, c00);                                  \
-    c01 = _mm256_fmadd_ps(av, b1, c01);                                  \
-    av = _mm256_broadcast_ss(A + 1);                                     \
-    c10 = _mm256_fmadd_ps(av, b0, c10);                                  \
-    c11 = _mm256_fmadd_ps(av, b1, c11);                                  \
-    av = _mm256_broadcast_ss(A + 2);                                     \
-    c20 = _mm256_fmadd_ps(av, b0, c20);                                  \
-    c21 = _mm256_fmadd_ps(av, b1, c21);                                  \
-    av = _mm256_broadcast_ss(A + 3);                                     \
-    c30 = _mm256_fmadd_ps(av, b0, c30);                                  \
-    c31 = _mm256_fmadd_ps(av, b1, c31);                                  \
-    av = _mm256_broadcast_ss(A + 4);                                     \
-    c40 = _mm256_fmadd_ps(av, b0, c40);                                  \
-    c41 = _mm256_fmadd_ps(av, b1, c41);                                  \
-    av = _mm256_broadcast_ss(A + 5);                                     \
-    c50 = _mm256_fmadd_ps(av, b0, c50);                                  \
-    c51 = _mm256_fmadd_ps(av, b1, c51);                                  \
-  }
-  int64_t k = 0;
-  for (; k + 4 <= kc; k += 4, a += 4 * MR) {
-    EMBER_MK_STEP(a, brow(k))
-    EMBER_MK_STEP(a + MR, brow(k + 1))
-    EMBER_MK_STEP(a + 2 * MR, brow(k + 2))
-    EMBER_MK_STEP(a + 3 * MR, brow(k + 3))
-  }
-  for (; k < kc; ++k, a += MR) EMBER_MK_STEP(a, brow(k))
-#undef EMBER_MK_STEP
-  t.v[0] = c00, t.v[1] = c01, t.v[2] = c10, t.v[3] = c11, t.v[4] = c20, t.v[5] = c21;
-  t.v[6] = c30, t.v[7] = c31, t.v[8] = c40, t.v[9] = c41, t.v[10] = c50, t.v[11] = c51;
-}
-
-struct PackedRows {
-  const float* b;
-  const float* operator()(int64_t k) const { return b + k * NR; }
-};
-struct IndexedRows {
-  const float* bb;
-  const int64_t* boff;
-  const float* operator()(int64_t k) const { return bb + boff[k]; }
-};
-
 void micro_6x16(int64_t kc, const float* a, const float* b, Tile& t) {
-  micro_6x16_rows(kc, a, PackedRows{b}, t);
+  micro_6x16_rows(kc, PackedA{a}, PackedRows{b}, t);
 }
 void micro_6x16_idx(int64_t kc, const float* a, const float* bb, const int64_t* boff, Tile& t) {
-  micro_6x16_rows(kc, a, IndexedRows{bb, boff}, t);
+  micro_6x16_rows(kc, PackedA{a}, IndexedRows{bb, boff}, t);
 }
 
 // C (mb*6 x nb*16) = A * B over depth kd, handing each 6x16 tile to store(i, j, first, last, tile): first is
@@ -142,38 +71,6 @@ void gemm_packed(int64_t mb, int64_t nb, int64_t kd, const float* ap, int64_t as
   gemm_run(
       mb, nb, kd, ap, as, [&](int64_t j, int64_t k0, int64_t) { return bp + j * bs + k0 * NR; },
       std::forward<Store>(store));
-}
-
-// Stores a tile into row-major C (ldc), adding to what is there unless overwrite.
-inline void store_tile(const Tile& t, float* c, int64_t ldc, bool overwrite) {
-  for (int r = 0; r < 6; ++r) {
-    __m256 v0 = t.v[2 * r], v1 = t.v[2 * r + 1];
-    if (!overwrite) {
-      v0 = _mm256_add_ps(v0, _mm256_loadu_ps(c + r * ldc));
-      v1 = _mm256_add_ps(v1, _mm256_loadu_ps(c + r * ldc + 8));
-    }
-    _mm256_storeu_ps(c + r * ldc, v0);
-    _mm256_storeu_ps(c + r * ldc + 8, v1);
-  }
-}
-
-inline void transpose8(__m256& r0, __m256& r1, __m256& r2, __m256& r3, __m256& r4, __m256& r5, __m256& r6,
-                       __m256& r7) {
-  __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3),
-         t3 = _mm256_unpackhi_ps(r2, r3), t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
-         t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-  __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE),
-         s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE),
-         s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE),
-         s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-  r0 = _mm256_permute2f128_ps(s0, s4, 0x20);
-  r1 = _mm256_permute2f128_ps(s1, s5, 0x20);
-  r2 = _mm256_permute2f128_ps(s2, s6, 0x20);
-  r3 = _mm256_permute2f128_ps(s3, s7, 0x20);
-  r4 = _mm256_permute2f128_ps(s0, s4, 0x31);
-  r5 = _mm256_permute2f128_ps(s1, s5, 0x31);
-  r6 = _mm256_permute2f128_ps(s2, s6, 0x31);
-  r7 = _mm256_permute2f128_ps(s3, s7, 0x31);
 }
 
 // Transposing pack: dst[q][0..W) = src[r*ld + q] for q < len, rows r >= nrows read as 0 (W is 6 or 16).
@@ -352,22 +249,8 @@ void col2im_s1(const Conv2dGeom& g, const float* col, int64_t ld, int64_t q0, fl
     }
 }
 
-// Images [n0, n1) of thread t out of nt.
-void thread_images(int64_t n, int64_t t, int64_t nt, int64_t& n0, int64_t& n1) {
-  n0 = n * t / nt;
-  n1 = n * (t + 1) / nt;
-}
-
 int64_t thread_count(const Conv2dGeom& g) {
   return std::max<int64_t>(1, std::min<int64_t>(num_threads(), g.n));
-}
-
-// Runs f(t) for t in [0, nt) on the OpenMP threads, one t per thread.
-template <typename F>
-void for_threads(int64_t nt, F&& f) {
-  parallel_for(0, nt, 0, [&](int64_t lo, int64_t hi) {
-    for (int64_t t = lo; t < hi; ++t) f(t);
-  });
 }
 
 }  // namespace
@@ -536,43 +419,6 @@ void backward_data(const Conv2dGeom& g, const float* dy, const float* w, float* 
       }
     }
   });
-}
-
-// NHWC copy of images [0, cnt) at x into xt: (h + pt + pb) x (w + pl + pr) pixels of cp floats (channels
-// padded to a multiple of 16), zero outside the image, through 8x8 transposes.
-void to_nhwc(const Conv2dGeom& g, const float* x, int64_t cnt, int64_t cp, float* xt) {
-  const int64_t hp = g.h + g.pt + g.pb, wp = g.w + g.pl + g.pr, hw = g.h * g.w;
-  if (padded(g) || cp != g.c) std::fill(xt, xt + cnt * hp * wp * cp, 0.f);
-  for (int64_t l = 0; l < cnt; ++l) {
-    const float* xn = x + l * g.c * hw;
-    float* xl = xt + l * hp * wp * cp;
-    for (int64_t hin = 0; hin < g.h; ++hin) {
-      float* row = xl + ((hin + g.pt) * wp + g.pl) * cp;
-      if (g.c < 8 || g.w < 8) {
-        for (int64_t c = 0; c < g.c; ++c)
-          for (int64_t win = 0; win < g.w; ++win) row[win * cp + c] = xn[c * hw + hin * g.w + win];
-        continue;
-      }
-      // Chunks of 8 channels x 8 columns; the last chunk of each overlaps the previous one (same values).
-      for (int64_t c0 = 0; c0 < g.c; c0 += 8) {
-        const int64_t cc = std::min(c0, g.c - 8);
-        for (int64_t w0 = 0; w0 < g.w; w0 += 8) {
-          const int64_t ww = std::min(w0, g.w - 8);
-          const float* s = xn + cc * hw + hin * g.w + ww;
-          __m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + hw), r2 = _mm256_loadu_ps(s + 2 * hw),
-                 r3 = _mm256_loadu_ps(s + 3 * hw), r4 = _mm256_loadu_ps(s + 4 * hw),
-                 r5 = _mm256_loadu_ps(s + 5 * hw), r6 = _mm256_loadu_ps(s + 6 * hw),
-                 r7 = _mm256_loadu_ps(s + 7 * hw);
-          transpose8(r0, r1, r2, r3, r4, r5, r6, r7);
-          float* d = row + ww * cp + cc;
-          _mm256_storeu_ps(d, r0), _mm256_storeu_ps(d + cp, r1), _mm256_storeu_ps(d + 2 * cp, r2);
-          _mm256_storeu_ps(d + 3 * cp, r3), _mm256_storeu_ps(d + 4 * cp, r4),
-              _mm256_storeu_ps(d + 5 * cp, r5);
-          _mm256_storeu_ps(d + 6 * cp, r6), _mm256_storeu_ps(d + 7 * cp, r7);
-        }
-      }
-    }
-  }
 }
 
 // dW[o][c][p][r] = sum over images and output pixels q of dY[o][q] * x[c][in(q) + (p, r)], as a GEMM with

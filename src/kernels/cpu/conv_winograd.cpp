@@ -1,0 +1,474 @@
+// 3x3 stride-1 convolution by Winograd's minimal filtering algorithm F(4x4, 3x3) (Lavin & Gray, "Fast
+// Algorithms for Convolutional Neural Networks", 2015), with interpolation points 0, 1, -1, 2, -2 and
+// infinity. A 4x4 block of outputs comes from a 6x6 block of inputs as
+//   Y = A^T [ (G g G^T) (.) (B^T d B) ] A
+// so each output pixel costs 36/16 = 2.25 multiplications per input channel instead of 9. Summed over the
+// input channels, the elementwise product becomes 36 independent GEMMs (one per point of the 6x6 transform
+// domain), which run on the 6x16 AVX2 micro-kernel shared with conv_gemm.cpp.
+//
+//   forward:         y = conv(x, w)                          (U = G w G^T, V = B^T x-tile B, Y = A^T M A)
+//   backward data:   dx = conv(dy padded by 2 - pad, w flipped, channels swapped): the same kernel
+//   backward weights: dW = sum over tiles of correlation(x-patch 6x6, dy-tile 4x4), i.e. F(3x3, 4x4) with
+//                    the same points: G' = diag(s) E4, A'^T = E3^T, the same B^T (the algorithm's transpose).
+// The transforms run 8 channels at a time in ymm registers on NHWC copies of the images; the GEMMs put
+// tiles in the 6-row (broadcast) operand and channels in the 16-wide operand.
+//
+// Work is split over the threads by images; the weight gradient sums per-thread partials in thread order, so
+// results are deterministic for a given thread count. Rounding differs from the direct sum (the transforms
+// scale values by up to ~100), by about 1e-6 relative to the output's magnitude.
+#include "conv_winograd.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define EMBER_WINOGRAD_AVX2 1
+#include "gemm_avx2.h"
+#endif
+
+namespace ember::kernels::conv_winograd {
+
+#ifdef EMBER_WINOGRAD_AVX2
+
+using namespace avx2_gemm;
+
+namespace {
+
+constexpr int64_t kPoints = 36;              // 6x6 transform domain
+constexpr int64_t kBlockBytes = 256 * 1024;  // transformed inputs + GEMM outputs of one block stay in L2
+
+int64_t round_up(int64_t a, int64_t b) {
+  return ceil_div(a, b) * b;
+}
+
+// kColMask + 4 - r: lane mask for the first r (1..4) of 4 floats.
+alignas(16) constexpr int32_t kColMask[8] = {-1, -1, -1, -1, 0, 0, 0, 0};
+
+inline __m256 set1(float v) {
+  return _mm256_set1_ps(v);
+}
+
+// v = B^T d (6 -> 6).
+inline void bt6(const __m256* d, __m256* v) {
+  const __m256 four = set1(4.f), five = set1(5.f), two = set1(2.f);
+  v[0] = _mm256_fmadd_ps(four, d[0], _mm256_fnmadd_ps(five, d[2], d[4]));
+  v[1] = _mm256_fnmadd_ps(four, _mm256_add_ps(d[1], d[2]), _mm256_add_ps(d[3], d[4]));
+  v[2] = _mm256_fmadd_ps(four, _mm256_sub_ps(d[1], d[2]), _mm256_sub_ps(d[4], d[3]));
+  v[3] = _mm256_fmadd_ps(two, _mm256_sub_ps(d[3], d[1]), _mm256_sub_ps(d[4], d[2]));
+  v[4] = _mm256_fmadd_ps(two, _mm256_sub_ps(d[1], d[3]), _mm256_sub_ps(d[4], d[2]));
+  v[5] = _mm256_fmadd_ps(four, d[1], _mm256_fnmadd_ps(five, d[3], d[5]));
+}
+
+// y = A^T m (6 -> 4).
+inline void at4(const __m256* m, __m256* y) {
+  const __m256 a = _mm256_add_ps(m[1], m[2]), b = _mm256_sub_ps(m[1], m[2]), c = _mm256_add_ps(m[3], m[4]),
+               d = _mm256_sub_ps(m[3], m[4]);
+  y[0] = _mm256_add_ps(_mm256_add_ps(m[0], a), c);
+  y[1] = _mm256_fmadd_ps(set1(2.f), d, b);
+  y[2] = _mm256_fmadd_ps(set1(4.f), c, a);
+  y[3] = _mm256_add_ps(_mm256_fmadd_ps(set1(8.f), d, b), m[5]);
+}
+
+// y = A'^T m (6 -> 3), the weight gradient's output transform.
+inline void at3(const __m256* m, __m256* y) {
+  const __m256 a = _mm256_add_ps(m[1], m[2]), b = _mm256_sub_ps(m[1], m[2]), c = _mm256_add_ps(m[3], m[4]),
+               d = _mm256_sub_ps(m[3], m[4]);
+  y[0] = _mm256_add_ps(_mm256_add_ps(m[0], a), c);
+  y[1] = _mm256_fmadd_ps(set1(2.f), d, b);
+  y[2] = _mm256_add_ps(_mm256_fmadd_ps(set1(4.f), c, a), m[5]);
+}
+
+// u = G g (3 -> 6), the filter transform.
+inline void g3(const __m256* g, __m256* u) {
+  const __m256 s = _mm256_add_ps(g[0], g[2]), s4 = _mm256_fmadd_ps(set1(4.f), g[2], g[0]);
+  u[0] = _mm256_mul_ps(set1(0.25f), g[0]);
+  u[1] = _mm256_mul_ps(set1(-1.f / 6), _mm256_add_ps(s, g[1]));
+  u[2] = _mm256_mul_ps(set1(-1.f / 6), _mm256_sub_ps(s, g[1]));
+  u[3] = _mm256_mul_ps(set1(1.f / 24), _mm256_fmadd_ps(set1(2.f), g[1], s4));
+  u[4] = _mm256_mul_ps(set1(1.f / 24), _mm256_fnmadd_ps(set1(2.f), g[1], s4));
+  u[5] = g[2];
+}
+
+// u = G' g (4 -> 6), the output-gradient transform of the weight gradient.
+inline void g4(const __m256* g, __m256* u) {
+  const __m256 se = _mm256_add_ps(g[0], g[2]), so = _mm256_add_ps(g[1], g[3]),
+               e4 = _mm256_fmadd_ps(set1(4.f), g[2], g[0]), o4 = _mm256_fmadd_ps(set1(4.f), g[3], g[1]);
+  u[0] = _mm256_mul_ps(set1(0.25f), g[0]);
+  u[1] = _mm256_mul_ps(set1(-1.f / 6), _mm256_add_ps(se, so));
+  u[2] = _mm256_mul_ps(set1(-1.f / 6), _mm256_sub_ps(se, so));
+  u[3] = _mm256_mul_ps(set1(1.f / 24), _mm256_fmadd_ps(set1(2.f), o4, e4));
+  u[4] = _mm256_mul_ps(set1(1.f / 24), _mm256_fnmadd_ps(set1(2.f), o4, e4));
+  u[5] = g[3];
+}
+
+// V[pt * vs] (pt = 6i + j) = (B^T d B)[i][j] for the 6x6 patch d(i, j) = s[(i * ld + j) * cs], 8 channels.
+inline void input_tile(const float* s, int64_t ld, int64_t cs, float* v, int64_t vs) {
+  __m256 tmp[36], d[6], t[6];
+  for (int j = 0; j < 6; ++j) {
+    for (int i = 0; i < 6; ++i) d[i] = _mm256_loadu_ps(s + (i * ld + j) * cs);
+    bt6(d, t);
+    for (int i = 0; i < 6; ++i) tmp[i * 6 + j] = t[i];
+  }
+  for (int i = 0; i < 6; ++i) {
+    bt6(tmp + i * 6, t);
+    for (int j = 0; j < 6; ++j) _mm256_storeu_ps(v + (i * 6 + j) * vs, t[j]);
+  }
+}
+
+// Transformed filters for 8 output columns n0..n0+7 of row k: U[pt * us] = (G g G^T)[pt], where tap (p, r)
+// of column n is w[n * sn + tap], tap = 3p + r, or 8 - (3p + r) when flip (the backward-data kernel). Lanes
+// at or past nmax are 0.
+inline void filter_tile(const float* w, int64_t sn, int64_t nvalid, bool flip, float* u, int64_t us) {
+  alignas(32) int32_t idx[8];
+  alignas(32) int32_t msk[8];
+  for (int l = 0; l < 8; ++l) idx[l] = int32_t(l * sn), msk[l] = l < nvalid ? -1 : 0;
+  const __m256i vi = _mm256_load_si256(reinterpret_cast<const __m256i*>(idx));
+  const __m256 vm = _mm256_castsi256_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(msk)));
+  __m256 g[9];
+  for (int tap = 0; tap < 9; ++tap)
+    g[tap] = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), w + (flip ? 8 - tap : tap), vi, vm, 4);
+  __m256 tmp[18], c[3], t[6];
+  for (int r = 0; r < 3; ++r) {  // columns: (G g)[i][r]
+    for (int p = 0; p < 3; ++p) c[p] = g[p * 3 + r];
+    g3(c, t);
+    for (int i = 0; i < 6; ++i) tmp[i * 3 + r] = t[i];
+  }
+  for (int i = 0; i < 6; ++i) {
+    g3(tmp + i * 3, t);
+    for (int j = 0; j < 6; ++j) _mm256_storeu_ps(u + (i * 6 + j) * us, t[j]);
+  }
+}
+
+// U[pt][k][n] (kp x np per point) for the filter whose tap (p, r) at row k, column n is
+// w[k * sk + n * sn + tap]; rows k >= kk and columns n >= nn are 0.
+void transform_filters(const float* w, int64_t kk, int64_t nn, int64_t sk, int64_t sn, bool flip, int64_t kp,
+                       int64_t np, float* u) {
+  const int64_t us = kp * np;
+  for (int64_t k = 0; k < kp; ++k)
+    for (int64_t n0 = 0; n0 < np; n0 += 8) {
+      float* dst = u + k * np + n0;
+      if (k >= kk || n0 >= nn) {
+        for (int64_t pt = 0; pt < kPoints; ++pt) _mm256_storeu_ps(dst + pt * us, _mm256_setzero_ps());
+        continue;
+      }
+      filter_tile(w + k * sk + n0 * sn, sn, nn - n0, flip, dst, us);
+    }
+}
+
+// NHWC copies of a thread's images, made on demand into a ring of slots: image l (counted from the thread's
+// first) must be asked for in non-decreasing order, and l >= (latest asked) - slots + 1 stays valid.
+struct ImageRing {
+  Conv2dGeom pg;  // c, h, w and the pads around the copy (hp = h + pt + pb rows of wp = w + pl + pr)
+  int64_t cp = 8, stride = 0, count = 0, slots = 1, next = 0, img = 0;
+  const float* src = nullptr;
+  Buf buf;
+  float* base = nullptr;
+
+  void reset(const Conv2dGeom& geom, int64_t channels_padded, const float* first, int64_t src_stride,
+             int64_t images, int64_t nslots) {
+    pg = geom, cp = channels_padded, src = first, stride = src_stride, count = images, slots = nslots;
+    next = 0;
+    img = (pg.h + pg.pt + pg.pb) * (pg.w + pg.pl + pg.pr) * cp;
+    base = buf.get(slots * img);
+  }
+  // Converting image l also asks for image l + 1 to be brought into L2: the 8x8 transposes read 8 planes
+  // at once, in short pieces the hardware prefetchers do not follow.
+  const float* image(int64_t l) {
+    for (; next <= l; ++next) {
+      if (next + 1 < count)
+        for (int64_t i = 0; i < stride; i += 16)
+          _mm_prefetch(reinterpret_cast<const char*>(src + (next + 1) * stride + i), _MM_HINT_T1);
+      to_nhwc(pg, src + next * stride, 1, cp, base + (next % slots) * img);
+    }
+    return base + (l % slots) * img;
+  }
+};
+
+// The thread's share of one layer: images [n0, n1), and the tile grid of each output plane.
+struct Tiling {
+  int64_t th, tw, tiles;  // tiles per image
+  Tiling(int64_t oh, int64_t ow) : th(ceil_div(oh, 4)), tw(ceil_div(ow, 4)), tiles(th * tw) {}
+};
+
+// dst (n, nn, oh, ow) = bias + sum over k of conv(src (n, kk, h, w) zero-padded by (pt, pl), filter),
+// 3x3 stride 1, from the transformed filters u (kp x np per point, kp = round_up(kk, 8), np a multiple of
+// 16). bias (np floats, 0 past nn) may be null.
+void conv_core(int64_t n, int64_t kk, int64_t h, int64_t w, const float* src, int64_t nn, int64_t oh,
+               int64_t ow, int64_t pt, int64_t pl, const float* u, int64_t kp, int64_t np, const float* bias,
+               bool relu, float* dst) {
+  const Tiling tg(oh, ow);
+  const int64_t hp = 4 * tg.th + 2, wp = 4 * tg.tw + 2;
+  Conv2dGeom pg;
+  pg.c = kk, pg.h = h, pg.w = w, pg.pt = pt, pg.pl = pl, pg.pb = hp - h - pt, pg.pr = wp - w - pl;
+  // Tiles per block (rows of the GEMMs, a multiple of 6).
+  const int64_t tb = std::clamp<int64_t>(kBlockBytes / (kPoints * 4 * (kp + np)) / MR * MR, MR, 10 * MR);
+  const int64_t nt = std::max<int64_t>(1, std::min<int64_t>(num_threads(), n));
+  const int64_t ohw = oh * ow, plane = h * w;
+  for_threads(nt, [&](int64_t t) {
+    thread_local ImageRing ring;
+    thread_local Buf vbuf, mbuf;
+    int64_t n0, n1;
+    thread_images(n, t, nt, n0, n1);
+    ring.reset(pg, kp, src + n0 * kk * plane, kk * plane, n1 - n0, ceil_div(tb, tg.tiles) + 1);
+    float* v = vbuf.get(kPoints * tb * kp);
+    float* m = mbuf.get(kPoints * tb * np);
+    const int64_t vs = tb * kp, ms = tb * np;  // per-point strides
+    const int64_t total = (n1 - n0) * tg.tiles;
+    const __m256 zero = _mm256_setzero_ps();
+    for (int64_t q0 = 0; q0 < total; q0 += tb) {
+      const int64_t cnt = std::min(tb, total - q0), rows = round_up(cnt, MR);
+      // Input transform, 8 channels at a time.
+      for (int64_t q = q0; q < q0 + cnt; ++q) {
+        const int64_t l = q / tg.tiles, tt = q % tg.tiles, ti = tt / tg.tw, tj = tt % tg.tw;
+        const float* s = ring.image(l) + (4 * ti * wp + 4 * tj) * kp;
+        for (int64_t c0 = 0; c0 < kp; c0 += 8) input_tile(s + c0, wp, kp, v + (q - q0) * kp + c0, vs);
+      }
+      for (int64_t pt2 = 0; pt2 < kPoints; ++pt2)
+        std::fill(v + pt2 * vs + cnt * kp, v + pt2 * vs + rows * kp, 0.f);
+      // One GEMM per point: M[pt][tile][n] = sum over k of V[pt][tile][k] U[pt][k][n].
+      for (int64_t pt2 = 0; pt2 < kPoints; ++pt2)
+        for (int64_t j = 0; j < np; j += NR)
+          for (int64_t i = 0; i < rows; i += MR) {
+            Tile tl;
+            micro_6x16_strided(kp, v + pt2 * vs + i * kp, 1, kp, u + pt2 * kp * np + j, np, tl);
+            store_tile(tl, m + pt2 * ms + i * np + j, np, true);
+          }
+      // Output transform, 8 output channels at a time, then bias, ReLU and the store into NCHW.
+      for (int64_t q = q0; q < q0 + cnt; ++q) {
+        const int64_t l = n0 + q / tg.tiles, tt = q % tg.tiles, i0 = 4 * (tt / tg.tw), j0 = 4 * (tt % tg.tw);
+        const float* mq = m + (q - q0) * np;
+        const bool full_tile = i0 + 4 <= oh && j0 + 4 <= ow;
+        for (int64_t o0 = 0; o0 < nn; o0 += 8) {
+          __m256 tmp[24], mm[6], y[16], t4[4];
+          for (int j = 0; j < 6; ++j) {
+            for (int i = 0; i < 6; ++i) mm[i] = _mm256_loadu_ps(mq + (i * 6 + j) * ms + o0);
+            at4(mm, t4);
+            for (int i = 0; i < 4; ++i) tmp[i * 6 + j] = t4[i];
+          }
+          const __m256 bv = bias ? _mm256_loadu_ps(bias + o0) : zero;
+          for (int i = 0; i < 4; ++i) {
+            at4(tmp + i * 6, t4);
+            for (int j = 0; j < 4; ++j) {
+              __m256 r = _mm256_add_ps(t4[j], bv);
+              if (relu) r = _mm256_max_ps(r, zero);
+              y[i * 4 + j] = r;
+            }
+          }
+          // y[pos][channel] -> per channel, positions 0-7 (rows 0-1) and 8-15 (rows 2-3).
+          transpose8(y[0], y[1], y[2], y[3], y[4], y[5], y[6], y[7]);
+          transpose8(y[8], y[9], y[10], y[11], y[12], y[13], y[14], y[15]);
+          const int64_t chans = std::min<int64_t>(8, nn - o0);
+          float* d0 = dst + ((l * nn + o0) * oh + i0) * ow + j0;
+          if (full_tile) {
+            for (int64_t c = 0; c < chans; ++c) {
+              float* d = d0 + c * ohw;
+              _mm_storeu_ps(d, _mm256_castps256_ps128(y[c]));
+              _mm_storeu_ps(d + ow, _mm256_extractf128_ps(y[c], 1));
+              _mm_storeu_ps(d + 2 * ow, _mm256_castps256_ps128(y[8 + c]));
+              _mm_storeu_ps(d + 3 * ow, _mm256_extractf128_ps(y[8 + c], 1));
+            }
+          } else {
+            // The tile sticks out of the plane: rows past oh are dropped, columns past ow masked off.
+            const int64_t ri = std::min<int64_t>(4, oh - i0), rj = std::min<int64_t>(4, ow - j0);
+            const __m128i cm = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kColMask + 4 - rj));
+            for (int64_t c = 0; c < chans; ++c) {
+              float* d = d0 + c * ohw;
+              const __m128 rows[4] = {_mm256_castps256_ps128(y[c]), _mm256_extractf128_ps(y[c], 1),
+                                      _mm256_castps256_ps128(y[8 + c]), _mm256_extractf128_ps(y[8 + c], 1)};
+              for (int64_t i = 0; i < ri; ++i) _mm_maskstore_ps(d + i * ow, cm, rows[i]);
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+std::atomic<bool>& enabled() {
+  static std::atomic<bool> on = [] {
+    const char* e = std::getenv("EMBER_CONV_WINOGRAD");
+    return !(e && std::string(e) == "0") && !std::getenv("EMBER_CONV_LAYOUT");
+  }();
+  return on;
+}
+
+}  // namespace
+
+bool set_enabled(bool on) {
+  return enabled().exchange(on);
+}
+
+bool fits(int64_t h, int64_t w) {
+  return 16 * ceil_div(h, 4) * ceil_div(w, 4) * 10 <= 16 * h * w;
+}
+
+bool supported(const Conv2dGeom& g) {
+  return enabled() && g.groups == 1 && g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1 && g.dh == 1 &&
+         g.dw == 1 && g.c >= 8 && g.o >= 8 && g.n > 0 && g.oh > 0 && g.ow > 0 && g.pt >= 0 && g.pt <= 2 &&
+         g.pb >= 0 && g.pb <= 2 && g.pl >= 0 && g.pl <= 2 && g.pr >= 0 && g.pr <= 2;
+}
+
+void forward(const Conv2dGeom& g, const float* x, const float* w, const float* b, float* y, bool relu) {
+  const int64_t kp = round_up(g.c, 8), np = round_up(g.o, NR);
+  thread_local Buf ubuf, bbuf;
+  float* u = ubuf.get(kPoints * kp * np);
+  transform_filters(w, g.c, g.o, 9, g.c * 9, false, kp, np, u);
+  float* bias = nullptr;
+  if (b) {
+    bias = bbuf.get(np);
+    std::fill(bias, bias + np, 0.f);
+    std::copy(b, b + g.o, bias);
+  }
+  conv_core(g.n, g.c, g.h, g.w, x, g.o, g.oh, g.ow, g.pt, g.pl, u, kp, np, bias, relu, y);
+}
+
+void backward_data(const Conv2dGeom& g, const float* dy, const float* w, float* dx) {
+  // dx[c][i][j] = sum over o, p, r of w[o][c][2 - p][2 - r] dy[o][i + p - (2 - pt)][j + r - (2 - pl)].
+  const int64_t kp = round_up(g.o, 8), np = round_up(g.c, NR);
+  thread_local Buf ubuf;
+  float* u = ubuf.get(kPoints * kp * np);
+  transform_filters(w, g.o, g.c, g.c * 9, 9, true, kp, np, u);
+  conv_core(g.n, g.o, g.oh, g.ow, dy, g.c, g.h, g.w, 2 - g.pt, 2 - g.pl, u, kp, np, nullptr, false, dx);
+}
+
+void backward_weights(const Conv2dGeom& g, const float* x, const float* dy, float* dw, float* db) {
+  // dW[o][c] (3x3) = sum over images and 4x4 tiles of dy of A'^T [ (G' dy-tile G'^T) (.) (B^T x-patch B) ] A'
+  // where the 6x6 x-patch starts at the tile's origin (in padded coordinates). In the transform domain the
+  // sum over tiles is one GEMM per point: M[pt][o][c] = sum over tiles D[pt][tile][o] X[pt][tile][c].
+  const Tiling tg(g.oh, g.ow);
+  const int64_t hp = 4 * tg.th + 2, wp = 4 * tg.tw + 2;
+  const int64_t mb = ceil_div(g.o, MR), oa = round_up(mb * MR, 8), cp = round_up(g.c, NR);
+  Conv2dGeom xg;  // x, zero-padded to hp x wp
+  xg.c = g.c, xg.h = g.h, xg.w = g.w, xg.pt = g.pt, xg.pl = g.pl, xg.pb = hp - g.h - g.pt,
+  xg.pr = wp - g.w - g.pl;
+  Conv2dGeom dg;  // dy, zero-padded to whole tiles
+  dg.c = g.o, dg.h = g.oh, dg.w = g.ow, dg.pb = 4 * tg.th - g.oh, dg.pr = 4 * tg.tw - g.ow;
+  const int64_t dwp = 4 * tg.tw;
+  const int64_t tb = std::clamp<int64_t>(kBlockBytes / (kPoints * 4 * (oa + cp)), 4, 256);
+  const int64_t nt = std::max<int64_t>(1, std::min<int64_t>(num_threads(), g.n));
+  const int64_t chw = g.c * g.h * g.w, ohw = g.oh * g.ow, accn = kPoints * mb * MR * cp;
+  thread_local std::vector<Buf> part_tl;
+  thread_local std::vector<std::vector<double>> part_b_tl;
+  std::vector<Buf>& part = part_tl;
+  std::vector<std::vector<double>>& part_b = part_b_tl;
+  part.resize(size_t(nt));
+  part_b.resize(size_t(nt));
+  std::vector<float*> parts(static_cast<size_t>(nt));
+  for (int64_t t = 0; t < nt; ++t) {
+    parts[size_t(t)] = part[size_t(t)].get(accn);
+    part_b[size_t(t)].assign(size_t(g.o), 0.0);
+  }
+  for_threads(nt, [&](int64_t t) {
+    thread_local ImageRing xring, dring;
+    thread_local Buf dbuf, xbuf;
+    int64_t n0, n1;
+    thread_images(g.n, t, nt, n0, n1);
+    const int64_t slots = ceil_div(tb, tg.tiles) + 1;
+    xring.reset(xg, cp, x + n0 * chw, chw, n1 - n0, slots);
+    dring.reset(dg, oa, dy + n0 * g.o * ohw, g.o * ohw, n1 - n0, slots);
+    float* dv = dbuf.get(kPoints * tb * oa);
+    float* xv = xbuf.get(kPoints * tb * cp);
+    const int64_t ds = tb * oa, xs = tb * cp;
+    float* acc = parts[size_t(t)];
+    const int64_t total = (n1 - n0) * tg.tiles;
+    if (total == 0) std::fill(acc, acc + accn, 0.f);
+    for (int64_t q0 = 0; q0 < total; q0 += tb) {
+      const int64_t cnt = std::min(tb, total - q0);
+      for (int64_t q = q0; q < q0 + cnt; ++q) {
+        const int64_t l = q / tg.tiles, tt = q % tg.tiles, ti = tt / tg.tw, tj = tt % tg.tw;
+        const float* xs0 = xring.image(l) + (4 * ti * wp + 4 * tj) * cp;
+        for (int64_t c0 = 0; c0 < cp; c0 += 8) input_tile(xs0 + c0, wp, cp, xv + (q - q0) * cp + c0, xs);
+        const float* d0 = dring.image(l) + (4 * ti * dwp + 4 * tj) * oa;
+        for (int64_t o0 = 0; o0 < oa; o0 += 8) {
+          __m256 tmp[24], gg[4], u6[6];
+          for (int j = 0; j < 4; ++j) {
+            for (int i = 0; i < 4; ++i) gg[i] = _mm256_loadu_ps(d0 + (i * dwp + j) * oa + o0);
+            g4(gg, u6);
+            for (int i = 0; i < 6; ++i) tmp[i * 4 + j] = u6[i];
+          }
+          float* dst = dv + (q - q0) * oa + o0;
+          for (int i = 0; i < 6; ++i) {
+            g4(tmp + i * 4, u6);
+            for (int j = 0; j < 6; ++j) _mm256_storeu_ps(dst + (i * 6 + j) * ds, u6[j]);
+          }
+        }
+      }
+      const bool fresh = q0 == 0;
+      for (int64_t pt2 = 0; pt2 < kPoints; ++pt2)
+        for (int64_t j = 0; j < cp; j += NR)
+          for (int64_t i = 0; i < mb * MR; i += MR) {
+            Tile tl;
+            micro_6x16_strided(cnt, dv + pt2 * ds + i, oa, 1, xv + pt2 * xs + j, cp, tl);
+            store_tile(tl, acc + (pt2 * mb * MR + i) * cp + j, cp, fresh);
+          }
+    }
+    if (db) {
+      std::vector<double>& bsum = part_b[size_t(t)];
+      for (int64_t l = n0; l < n1; ++l)
+        for (int64_t o = 0; o < g.o; ++o) {
+          const float* d = dy + (l * g.o + o) * ohw;
+          float s = 0;
+#pragma omp simd reduction(+ : s)
+          for (int64_t q = 0; q < ohw; ++q) s += d[q];
+          bsum[size_t(o)] += s;
+        }
+    }
+  });
+  // Sum the partials in thread order, then the output transform, 8 input channels at a time.
+  float* acc = parts[0];
+  for (int64_t t = 1; t < nt; ++t) {
+    const float* p = parts[size_t(t)];
+    for (int64_t i = 0; i < accn; ++i) acc[i] += p[i];
+  }
+  const int64_t as = mb * MR * cp;  // per-point stride
+  for (int64_t o = 0; o < g.o; ++o)
+    for (int64_t c0 = 0; c0 < g.c; c0 += 8) {
+      __m256 tmp[18], mm[6], y3[3];
+      const float* a0 = acc + o * cp + c0;
+      for (int j = 0; j < 6; ++j) {
+        for (int i = 0; i < 6; ++i) mm[i] = _mm256_loadu_ps(a0 + (i * 6 + j) * as);
+        at3(mm, y3);
+        for (int i = 0; i < 3; ++i) tmp[i * 6 + j] = y3[i];
+      }
+      alignas(32) float res[9][8];
+      for (int i = 0; i < 3; ++i) {
+        at3(tmp + i * 6, y3);
+        for (int j = 0; j < 3; ++j) _mm256_store_ps(res[i * 3 + j], y3[j]);
+      }
+      const int64_t chans = std::min<int64_t>(8, g.c - c0);
+      for (int64_t c = 0; c < chans; ++c)
+        for (int tap = 0; tap < 9; ++tap) dw[(o * g.c + c0 + c) * 9 + tap] = res[tap][c];
+    }
+  if (db)
+    for (int64_t o = 0; o < g.o; ++o) {
+      double s = 0;
+      for (int64_t t = 0; t < nt; ++t) s += part_b[size_t(t)][size_t(o)];
+      db[o] = float(s);
+    }
+}
+
+#else  // no AVX2: conv.cpp uses its other paths
+
+bool set_enabled(bool) {
+  return false;
+}
+bool fits(int64_t, int64_t) {
+  return false;
+}
+
+bool supported(const Conv2dGeom&) {
+  return false;
+}
+void forward(const Conv2dGeom&, const float*, const float*, const float*, float*, bool) {}
+void backward_data(const Conv2dGeom&, const float*, const float*, float*) {}
+void backward_weights(const Conv2dGeom&, const float*, const float*, float*, float*) {}
+
+#endif
+
+}  // namespace ember::kernels::conv_winograd
