@@ -48,8 +48,8 @@ static test::OpCaseRegistrar rows({
 });
 
 TEST(MaxPool2d, FastMatchesReference) {
-  for (auto [k, s, p, h] :
-       std::vector<std::array<int64_t, 4>>{{2, 2, 0, 26}, {2, 2, 0, 7}, {3, 2, 1, 9}, {3, 1, 0, 6}}) {
+  for (auto [k, s, p, h] : std::vector<std::array<int64_t, 4>>{
+           {2, 2, 0, 26}, {2, 2, 0, 7}, {2, 2, 0, 11}, {3, 2, 1, 9}, {3, 1, 0, 6}}) {
     kernels::Pool2dGeom g{6, h, h + 1, k, k, s, s, p, p, 0, 0};
     g.oh = (h + 2 * p - k) / s + 1;
     g.ow = (h + 1 + 2 * p - k) / s + 1;
@@ -60,6 +60,16 @@ TEST(MaxPool2d, FastMatchesReference) {
     kernels::max_pool2d_forward_ref<float>(g, x.data<float>(), yr.data<float>(), ar.data());
     EXPECT_EQ(y.to_vector<float>(), yr.to_vector<float>()) << "kernel " << k << " stride " << s;
     EXPECT_EQ(a, ar);
+    // Backward: each window's gradient lands on its argmax (zero elsewhere, nothing left stale), as a
+    // scatter-add into zeros does; the 2x2 fast path (vectorised 4 windows at a time) must agree with it.
+    Tensor dy = randn({6, g.oh, g.ow});
+    std::vector<float> dx(size_t(6 * h * (h + 1)), 123.f), want(dx.size(), 0.f);
+    kernels::max_pool2d_backward<float>(g, dy.data<float>(), a.data(), dx.data());
+    const float* d = dy.data<float>();
+    for (int64_t pl = 0; pl < 6; ++pl)
+      for (int64_t q = 0; q < g.oh * g.ow; ++q)
+        want[size_t(pl * h * (h + 1) + ar[size_t(pl * g.oh * g.ow + q)])] += d[pl * g.oh * g.ow + q];
+    EXPECT_EQ(dx, want) << "backward, kernel " << k << " stride " << s;
   }
 }
 

@@ -170,6 +170,32 @@ void max_pool2d_forward(const Pool2dGeom& g, const T* x, T* y, int32_t* argmax) 
     max_pool2d_forward_impl<T, false>(g, x, y, argmax);
 }
 
+#ifdef EMBER_POOL_AVX2
+// Outputs [0, 4 * (ow / 4)) of one row of the 2x2/2 max-pool backward, 4 windows per step: input rows d0, d1
+// get each window's gradient at its argmax (a flat index, base + 2j + {0, 1, w, w + 1}) and 0 elsewhere, as
+// the scalar loop writes them. Returns the first output left to the caller.
+inline int64_t unpool2_row(const float* gp, const int32_t* ap, int64_t ow, int64_t base, int64_t w, float* d0,
+                           float* d1) {
+  const __m128i step = _mm_setr_epi32(0, 2, 4, 6), one = _mm_set1_epi32(1), wv = _mm_set1_epi32(int32_t(w)),
+                w1 = _mm_set1_epi32(int32_t(w + 1)), zero = _mm_setzero_si128();
+  int64_t j = 0;
+  for (; j + 4 <= ow; j += 4) {
+    const __m128 v = _mm_loadu_ps(gp + j);
+    const __m128i a = _mm_sub_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ap + j)),
+                                    _mm_add_epi32(_mm_set1_epi32(int32_t(base + 2 * j)), step));
+    const __m128 e0 = _mm_and_ps(v, _mm_castsi128_ps(_mm_cmpeq_epi32(a, zero)));
+    const __m128 e1 = _mm_and_ps(v, _mm_castsi128_ps(_mm_cmpeq_epi32(a, one)));
+    const __m128 e2 = _mm_and_ps(v, _mm_castsi128_ps(_mm_cmpeq_epi32(a, wv)));
+    const __m128 e3 = _mm_and_ps(v, _mm_castsi128_ps(_mm_cmpeq_epi32(a, w1)));
+    _mm_storeu_ps(d0 + 2 * j, _mm_unpacklo_ps(e0, e1));
+    _mm_storeu_ps(d0 + 2 * j + 4, _mm_unpackhi_ps(e0, e1));
+    _mm_storeu_ps(d1 + 2 * j, _mm_unpacklo_ps(e2, e3));
+    _mm_storeu_ps(d1 + 2 * j + 4, _mm_unpackhi_ps(e2, e3));
+  }
+  return j;
+}
+#endif
+
 template <typename T>
 void max_pool2d_backward(const Pool2dGeom& g, const T* dy, const int32_t* argmax, T* dx) {
   const bool fast2x2 = g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 &&
@@ -187,7 +213,12 @@ void max_pool2d_backward(const Pool2dGeom& g, const T* dy, const int32_t* argmax
           T* d0 = dp + 2 * i * g.w;
           T* d1 = d0 + g.w;
           const int64_t base = 2 * i * g.w;
-          for (int64_t j = 0; j < g.ow; ++j) {
+          int64_t j = 0;
+#ifdef EMBER_POOL_AVX2
+          if constexpr (std::is_same_v<T, float>)
+            j = unpool2_row(gp + i * g.ow, ap + i * g.ow, g.ow, base, g.w, d0, d1);
+#endif
+          for (; j < g.ow; ++j) {
             const T v = gp[i * g.ow + j];
             const int64_t a = ap[i * g.ow + j] - base - 2 * j;  // 0, 1, w or w + 1
             d0[2 * j] = a == 0 ? v : T(0);
