@@ -431,24 +431,14 @@ void backward_weights(const Conv2dGeom& g, const float* x, const float* dy, floa
   const int64_t hp = g.h + g.pt + g.pb, wp = g.w + g.pl + g.pr;
   const int64_t nt = thread_count(g), per_block = std::max<int64_t>(1, 256 / ohw);
   // Per-thread partial sums (o x (tap, c), padded) and bias gradients, added in thread order at the end.
-  thread_local std::vector<Buf> part_tl;
-  thread_local std::vector<std::vector<double>> part_b_tl;
-  std::vector<Buf>& part = part_tl;
-  std::vector<std::vector<double>>& part_b = part_b_tl;
-  part.resize(size_t(nt));
-  part_b.resize(size_t(nt));
-  std::vector<float*> parts(static_cast<size_t>(nt));
-  for (int64_t t = 0; t < nt; ++t) {
-    parts[size_t(t)] = part[size_t(t)].get(mb * MR * ldc);
-    part_b[size_t(t)].assign(size_t(g.o), 0.0);
-  }
+  const ThreadPartials parts(nt, mb * MR * ldc, g.o);
   for_threads(nt, [&](int64_t t) {
     thread_local Buf xbuf, abuf;
     thread_local std::vector<int64_t> boff;
     int64_t n0, n1;
     thread_images(g.n, t, nt, n0, n1);
-    float* c = parts[size_t(t)];
-    std::vector<double>& bsum = part_b[size_t(t)];
+    float* c = parts.w[size_t(t)];
+    std::vector<double>& bsum = parts.bias(t);
     for (int64_t nb0 = n0; nb0 < n1; nb0 += per_block) {
       const int64_t cnt = std::min(per_block, n1 - nb0), kc = cnt * ohw, as = kc * MR + 8;
       float* xt = xbuf.get(cnt * hp * wp * cp);
@@ -487,16 +477,12 @@ void backward_weights(const Conv2dGeom& g, const float* x, const float* dy, floa
     for (int64_t ci = 0; ci < g.c; ++ci)
       for (int64_t tap = 0; tap < taps; ++tap) {
         const int64_t m = o * ldc + tap * cp + ci;
-        float sv = parts[0][m];
-        for (int64_t t = 1; t < nt; ++t) sv += parts[size_t(t)][m];
+        float sv = parts.w[0][m];
+        for (int64_t t = 1; t < nt; ++t) sv += parts.w[size_t(t)][m];
         dw[(o * g.c + ci) * taps + tap] = sv;
       }
-    if (db) {
-      double sv = 0;
-      for (int64_t t = 0; t < nt; ++t) sv += part_b[size_t(t)][size_t(o)];
-      db[o] = float(sv);
-    }
   }
+  if (db) parts.sum_bias(g.o, db);
 }
 
 #else  // no AVX2: conv.cpp keeps its oneDNN paths

@@ -353,17 +353,7 @@ void backward_weights(const Conv2dGeom& g, const float* x, const float* dy, floa
   const int64_t tb = std::clamp<int64_t>(kBlockBytes / (kPoints * 4 * (oa + cp)), 4, 256);
   const int64_t nt = std::max<int64_t>(1, std::min<int64_t>(num_threads(), g.n));
   const int64_t chw = g.c * g.h * g.w, ohw = g.oh * g.ow, accn = kPoints * mb * MR * cp;
-  thread_local std::vector<Buf> part_tl;
-  thread_local std::vector<std::vector<double>> part_b_tl;
-  std::vector<Buf>& part = part_tl;
-  std::vector<std::vector<double>>& part_b = part_b_tl;
-  part.resize(size_t(nt));
-  part_b.resize(size_t(nt));
-  std::vector<float*> parts(static_cast<size_t>(nt));
-  for (int64_t t = 0; t < nt; ++t) {
-    parts[size_t(t)] = part[size_t(t)].get(accn);
-    part_b[size_t(t)].assign(size_t(g.o), 0.0);
-  }
+  const ThreadPartials parts(nt, accn, g.o);
   for_threads(nt, [&](int64_t t) {
     thread_local ImageRing xring, dring;
     thread_local Buf dbuf, xbuf;
@@ -375,7 +365,7 @@ void backward_weights(const Conv2dGeom& g, const float* x, const float* dy, floa
     float* dv = dbuf.get(kPoints * tb * oa);
     float* xv = xbuf.get(kPoints * tb * cp);
     const int64_t ds = tb * oa, xs = tb * cp;
-    float* acc = parts[size_t(t)];
+    float* acc = parts.w[size_t(t)];
     const int64_t total = (n1 - n0) * tg.tiles;
     if (total == 0) std::fill(acc, acc + accn, 0.f);
     for (int64_t q0 = 0; q0 < total; q0 += tb) {
@@ -409,7 +399,7 @@ void backward_weights(const Conv2dGeom& g, const float* x, const float* dy, floa
           }
     }
     if (db) {
-      std::vector<double>& bsum = part_b[size_t(t)];
+      std::vector<double>& bsum = parts.bias(t);
       for (int64_t l = n0; l < n1; ++l)
         for (int64_t o = 0; o < g.o; ++o) {
           const float* d = dy + (l * g.o + o) * ohw;
@@ -421,9 +411,9 @@ void backward_weights(const Conv2dGeom& g, const float* x, const float* dy, floa
     }
   });
   // Sum the partials in thread order, then the output transform, 8 input channels at a time.
-  float* acc = parts[0];
+  float* acc = parts.w[0];
   for (int64_t t = 1; t < nt; ++t) {
-    const float* p = parts[size_t(t)];
+    const float* p = parts.w[size_t(t)];
     for (int64_t i = 0; i < accn; ++i) acc[i] += p[i];
   }
   const int64_t as = mb * MR * cp;  // per-point stride
@@ -445,12 +435,7 @@ void backward_weights(const Conv2dGeom& g, const float* x, const float* dy, floa
       for (int64_t c = 0; c < chans; ++c)
         for (int tap = 0; tap < 9; ++tap) dw[(o * g.c + c0 + c) * 9 + tap] = res[tap][c];
     }
-  if (db)
-    for (int64_t o = 0; o < g.o; ++o) {
-      double s = 0;
-      for (int64_t t = 0; t < nt; ++t) s += part_b[size_t(t)][size_t(o)];
-      db[o] = float(s);
-    }
+  if (db) parts.sum_bias(g.o, db);
 }
 
 #else  // no AVX2: conv.cpp uses its other paths

@@ -158,6 +158,35 @@ inline void thread_images(int64_t n, int64_t t, int64_t nt, int64_t& n0, int64_t
   n1 = n * (t + 1) / nt;
 }
 
+// Per-thread partial sums of a weight gradient (w[t]: nw floats) and of its bias gradient (b[t]: nb doubles,
+// zeroed), for weight-gradient kernels that split images over threads and add the partials in thread order.
+// The buffers belong to the calling thread and are reused across calls.
+struct ThreadPartials {
+  std::vector<float*> w;
+  std::vector<std::vector<double>>* b = nullptr;
+
+  ThreadPartials(int64_t nt, int64_t nw, int64_t nb) {
+    thread_local std::vector<Buf> wbuf;
+    thread_local std::vector<std::vector<double>> bsum;
+    wbuf.resize(size_t(nt));
+    bsum.resize(size_t(nt));
+    b = &bsum;
+    for (int64_t t = 0; t < nt; ++t) {
+      w.push_back(wbuf[size_t(t)].get(nw));
+      bsum[size_t(t)].assign(size_t(nb), 0.0);
+    }
+  }
+  std::vector<double>& bias(int64_t t) const { return (*b)[size_t(t)]; }
+  // db[o] = the sum over threads of the bias partials, in thread order.
+  void sum_bias(int64_t nb, float* db) const {
+    for (int64_t o = 0; o < nb; ++o) {
+      double sv = 0;
+      for (const auto& bt : *b) sv += bt[size_t(o)];
+      db[o] = float(sv);
+    }
+  }
+};
+
 // Runs f(t) for t in [0, nt) on the OpenMP threads, one t per thread.
 template <typename F>
 void for_threads(int64_t nt, F&& f) {
@@ -170,12 +199,23 @@ void for_threads(int64_t nt, F&& f) {
 // padded to a multiple of 16), zero outside the image, through 8x8 transposes.
 inline void to_nhwc(const Conv2dGeom& g, const float* x, int64_t cnt, int64_t cp, float* xt) {
   const int64_t hp = g.h + g.pt + g.pb, wp = g.w + g.pl + g.pr, hw = g.h * g.w;
-  if (g.pt || g.pb || g.pl || g.pr || cp != g.c) std::fill(xt, xt + cnt * hp * wp * cp, 0.f);
+  // Padding channels: every pixel has zeros to write, so the whole copy is cleared first; otherwise only the
+  // border (the copy below writes every other float).
+  const bool clear_all = cp != g.c;
+  if (clear_all) std::fill(xt, xt + cnt * hp * wp * cp, 0.f);
   for (int64_t l = 0; l < cnt; ++l) {
     const float* xn = x + l * g.c * hw;
     float* xl = xt + l * hp * wp * cp;
+    if (!clear_all) {
+      std::fill(xl, xl + g.pt * wp * cp, 0.f);
+      std::fill(xl + (g.pt + g.h) * wp * cp, xl + hp * wp * cp, 0.f);
+    }
     for (int64_t hin = 0; hin < g.h; ++hin) {
       float* row = xl + ((hin + g.pt) * wp + g.pl) * cp;
+      if (!clear_all) {
+        std::fill(row - g.pl * cp, row, 0.f);
+        std::fill(row + g.w * cp, row + (g.w + g.pr) * cp, 0.f);
+      }
       if (g.c < 8 || g.w < 8) {
         for (int64_t c = 0; c < g.c; ++c)
           for (int64_t win = 0; win < g.w; ++win) row[win * cp + c] = xn[c * hw + hin * g.w + win];
