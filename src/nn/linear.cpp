@@ -41,12 +41,12 @@ void Linear::check_input(const Tensor& x) const {
 
 Tensor Linear::forward(const Tensor& x) {
   check_input(x);
-  return linear(x, weight, bias);
+  return linear(x, weight, bias, &cache_);
 }
 
 Tensor Linear::forward_relu(const Tensor& x) {
   check_input(x);
-  return linear_relu(x, weight, bias);
+  return linear_relu(x, weight, bias, &cache_);
 }
 
 std::string Linear::extra_repr() const {

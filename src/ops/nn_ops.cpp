@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "ember/autograd/node.h"
 #include "ember/core/dispatch.h"
@@ -121,10 +122,68 @@ struct DropoutBackward : autograd::Node {
 
 namespace {
 
+// Weights between these sizes (elements) use LinearWeightCache. Measured with half-zero inputs: 128x784
+// ~3.1 µs against ~6 µs for gemv, 64x128 ~0.27 against ~0.39 µs; 10x64 stays faster with gemv (0.05 against
+// 0.065 µs: the list of nonzero inputs costs more than it saves). Above 2^21, gemv splits over the threads.
+constexpr int64_t kPackedMin = int64_t(1) << 13, kPackedMax = int64_t(1) << 21;
+
+}  // namespace
+
+struct LinearWeightCache::Packed {
+  // The weight this copy was made from. owner_before compares the control blocks: a storage freed and another
+  // allocated at the same address never compares equal.
+  std::weak_ptr<Storage> storage;
+  uint64_t version = 0;
+  const void* data = nullptr;
+  int64_t out = 0, in = 0, ld = 0;
+  bool built = false;   // false: seen once, no copy yet
+  bool finite = false;  // every weight finite (else the copy is not used)
+  std::vector<float> wt;
+
+  bool matches(const Tensor& w, int64_t ld_) const {
+    const auto& st = w.storage();
+    return data == w.raw_data() && version == st->version() && out == w.shape()[0] && in == w.shape()[1] &&
+           ld == ld_ && !storage.owner_before(st) && !st.owner_before(storage);
+  }
+};
+
+LinearWeightCache::LinearWeightCache() = default;
+LinearWeightCache::~LinearWeightCache() = default;
+
+std::shared_ptr<const LinearWeightCache::Packed> LinearWeightCache::get(const Tensor& w, int64_t ld) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (packed_ && packed_->matches(w, ld)) {
+    if (!packed_->built) {
+      // Second call with the same, unchanged weight: worth a copy.
+      auto p = std::make_shared<Packed>(*packed_);
+      const int64_t out = p->out, in = p->in;
+      p->wt.resize(static_cast<size_t>(in * kernels::gemv_transposed_ld(out)));
+      p->finite =
+          kernels::gemv_pack_transposed(out, in, static_cast<const float*>(w.raw_data()), ld, p->wt.data());
+      p->built = true;
+      if (!p->finite) p->wt = {};
+      packed_ = std::move(p);
+    }
+    return packed_->finite ? packed_ : nullptr;
+  }
+  auto p = std::make_shared<Packed>();
+  p->storage = w.storage();
+  p->version = w.storage()->version();
+  p->data = w.raw_data();
+  p->out = w.shape()[0];
+  p->in = w.shape()[1];
+  p->ld = ld;
+  packed_ = std::move(p);
+  return nullptr;
+}
+
+namespace {
+
 // The forward of linear and linear_relu; `relu` fuses max(., 0) into the output (callers only ask for it when
-// no gradient is recorded). `xc_out`, when given, receives the contiguous input.
+// no gradient is recorded). `xc_out`, when given, receives the contiguous input. `cache` (may be null) is
+// only passed without gradient recording.
 Tensor linear_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, bool relu,
-                      Tensor* xc_out = nullptr) {
+                      Tensor* xc_out = nullptr, LinearWeightCache* cache = nullptr) {
   EMBER_CHECK(x.defined() && weight.defined(), ValueError, "linear: undefined input or weight");
   EMBER_CHECK(weight.dim() == 2, ShapeError, "linear: weight must be 2-D (out_features, in_features), got ",
               weight.shape());
@@ -151,6 +210,14 @@ Tensor linear_forward(const Tensor& x, const Tensor& weight, const Tensor& bias,
   if (xc_out) *xc_out = xc;
   if (rows == 1 && wl.trans) {
     Tensor bc = has_bias && !bias.is_contiguous() ? contiguous_data(bias) : bias;
+    if (cache && x.dtype() == DType::Float32 && out * in >= kPackedMin && out * in <= kPackedMax) {
+      if (auto p = cache->get(wl.w, wl.ld)) {
+        if (kernels::gemv_transposed_skip_zeros(
+                out, in, p->wt.data(), static_cast<const float*>(xc.raw_data()),
+                has_bias ? static_cast<const float*>(bc.raw_data()) : nullptr, relu, y.data<float>()))
+          return y;
+      }
+    }
     dispatch_floating(x.dtype(), "linear", [&](auto tag) {
       using T = decltype(tag);
       kernels::gemv(out, in, static_cast<const T*>(wl.w.raw_data()), wl.ld,
@@ -190,12 +257,13 @@ Tensor linear_forward(const Tensor& x, const Tensor& weight, const Tensor& bias,
 
 }  // namespace
 
-Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, LinearWeightCache* cache) {
   Tensor xc;
-  Tensor y = linear_forward(x, weight, bias, false, &xc);
   const bool has_bias = bias.defined();
-  if (has_bias ? autograd::any_requires_grad({&x, &weight, &bias})
-               : autograd::any_requires_grad({&x, &weight})) {
+  const bool grad = has_bias ? autograd::any_requires_grad({&x, &weight, &bias})
+                             : autograd::any_requires_grad({&x, &weight});
+  Tensor y = linear_forward(x, weight, bias, false, &xc, grad ? nullptr : cache);
+  if (grad) {
     const int64_t in = weight.shape()[1];
     const int64_t rows = in == 0 ? x.numel() : x.numel() / in;
     auto n = std::make_shared<LinearBackward>();
@@ -212,11 +280,11 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   return y;
 }
 
-Tensor linear_relu(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+Tensor linear_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, LinearWeightCache* cache) {
   const bool grad = bias.defined() ? autograd::any_requires_grad({&x, &weight, &bias})
                                    : autograd::any_requires_grad({&x, &weight});
   if (grad) return relu(linear(x, weight, bias));
-  return linear_forward(x, weight, bias, true);
+  return linear_forward(x, weight, bias, true, nullptr, cache);
 }
 
 Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {

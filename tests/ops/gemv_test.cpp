@@ -166,3 +166,151 @@ TEST(Gemv, LinearReluBatchedAndWithGrad) {
   y2.backward(gout);
   EXPECT_EQ(w1.grad().to_vector<float>(), w2.grad().to_vector<float>());
 }
+
+namespace {
+
+// x with about half of its entries zero (some -0.0), the rest N(0, 1).
+std::vector<float> half_zeros(int64_t k, Generator& g) {
+  Tensor r = randn({std::max<int64_t>(k, 1)}, &g), u = rand({std::max<int64_t>(k, 1)}, &g);
+  std::vector<float> x(k);
+  for (int64_t p = 0; p < k; ++p) {
+    const float up = u.data<float>()[p];
+    x[p] = up < 0.4f ? 0.f : up < 0.5f ? -0.f : r.data<float>()[p];
+  }
+  return x;
+}
+
+}  // namespace
+
+// The transposed kernel that skips zero inputs against a double reference, sizes around its 8-, 64- and
+// 128-column blocks, with and without bias and relu, half-zero, all-zero and dense inputs.
+TEST(GemvTransposed, MatchesReference) {
+  Generator g(31);
+  for (int64_t n : {1, 3, 8, 10, 63, 64, 65, 128, 130, 200, 257})
+    for (int64_t k : {0, 1, 7, 9, 64, 784, n == 130 ? 5413 : 15}) {  // 5413: the nonzero list on the heap
+      Tensor w = randn({n, std::max<int64_t>(k, 1)}, &g), b = randn({n}, &g);
+      const float* pw = w.data<float>();
+      std::vector<float> wt(std::max<int64_t>(k, 1) * kernels::gemv_transposed_ld(n), -7.f);
+      ASSERT_TRUE(kernels::gemv_pack_transposed(n, k, pw, std::max<int64_t>(k, 1), wt.data()));
+      for (int kind = 0; kind < 3; ++kind) {
+        std::vector<float> x = half_zeros(k, g);
+        if (kind == 1) std::fill(x.begin(), x.end(), 0.f);
+        if (kind == 2) x = randn({std::max<int64_t>(k, 1)}, &g).to_vector<float>(), x.resize(k);
+        for (int variant = 0; variant < 2; ++variant) {
+          const bool relu = variant == 1;
+          const float* pb = variant == 0 ? b.data<float>() : nullptr;
+          std::vector<float> y(n + 1, 12345.f);
+          ASSERT_TRUE(
+              kernels::gemv_transposed_skip_zeros(n, k, wt.data(), x.data(), pb, relu, y.data(), 1.0));
+          for (int64_t j = 0; j < n; ++j) {
+            double acc = 0, mag = 0;
+            for (int64_t p = 0; p < k; ++p) {
+              acc += double(pw[j * std::max<int64_t>(k, 1) + p]) * x[p];
+              mag += std::abs(double(pw[j * std::max<int64_t>(k, 1) + p]) * x[p]);
+            }
+            if (pb) acc += pb[j], mag += std::abs(pb[j]);
+            if (relu && acc < 0) acc = 0;
+            EXPECT_NEAR(y[j], acc, 1e-6 * (mag + 1)) << "n=" << n << " k=" << k << " kind " << kind;
+          }
+          EXPECT_EQ(y[n], 12345.f) << "wrote past the output, n=" << n << " k=" << k;
+        }
+      }
+    }
+}
+
+// Too many nonzero inputs: nothing written, false returned (the caller runs gemv). NaN inputs are kept (they
+// count as nonzero and reach the output as in the dense product).
+TEST(GemvTransposed, DensityLimitAndNanInput) {
+  Generator g(32);
+  const int64_t n = 16, k = 40;
+  Tensor w = randn({n, k}, &g);
+  std::vector<float> wt(k * kernels::gemv_transposed_ld(n));
+  ASSERT_TRUE(kernels::gemv_pack_transposed(n, k, w.data<float>(), k, wt.data()));
+  std::vector<float> x = randn({k}, &g).to_vector<float>(), y(n, 5.f);
+  EXPECT_FALSE(kernels::gemv_transposed_skip_zeros(n, k, wt.data(), x.data(), nullptr, false, y.data(), 0.5));
+  EXPECT_EQ(y, std::vector<float>(n, 5.f));
+  std::fill(x.begin(), x.end(), 0.f);
+  x[3] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_TRUE(kernels::gemv_transposed_skip_zeros(n, k, wt.data(), x.data(), nullptr, true, y.data(), 0.5));
+  for (float v : y) EXPECT_TRUE(std::isnan(v));
+}
+
+// pack reports a weight with inf or NaN (0 * inf is NaN in the dense product, so the skip is not exact).
+TEST(GemvTransposed, PackReportsNonFinite) {
+  std::vector<float> w(6 * 5, 1.f), wt(5 * kernels::gemv_transposed_ld(6));
+  EXPECT_TRUE(kernels::gemv_pack_transposed(6, 5, w.data(), 5, wt.data()));
+  EXPECT_EQ(wt[2 * kernels::gemv_transposed_ld(6) + 7], 0.f);  // padding column
+  w[13] = std::numeric_limits<float>::infinity();
+  EXPECT_FALSE(kernels::gemv_pack_transposed(6, 5, w.data(), 5, wt.data()));
+  w[13] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_FALSE(kernels::gemv_pack_transposed(6, 5, w.data(), 5, wt.data()));
+}
+
+namespace {
+
+// linear / linear_relu with a LinearWeightCache against the same ops without one, batch 1, no gradient.
+void expect_cached_matches(const Tensor& x, const Tensor& w, const Tensor& b, LinearWeightCache& cache,
+                           const char* what) {
+  NoGradGuard ng;
+  auto ref = linear(x, w, b).to_vector<float>();
+  auto ref_relu = linear_relu(x, w, b).to_vector<float>();
+  auto got = linear(x, w, b, &cache).to_vector<float>();
+  auto got_relu = linear_relu(x, w, b, &cache).to_vector<float>();
+  ASSERT_EQ(got.size(), ref.size());
+  for (size_t j = 0; j < ref.size(); ++j) {
+    if (std::isnan(ref[j])) {
+      EXPECT_TRUE(std::isnan(got[j])) << what << " j=" << j;
+      EXPECT_TRUE(std::isnan(got_relu[j])) << what << " j=" << j;
+      continue;
+    }
+    EXPECT_NEAR(got[j], ref[j], 1e-4f) << what << " j=" << j;
+    EXPECT_NEAR(got_relu[j], ref_relu[j], 1e-4f) << what << " j=" << j;
+  }
+}
+
+}  // namespace
+
+// The cached transposed weight: built after the first call, used afterwards, and rebuilt after every kind of
+// in-place update Ember records (copy_into, fill_, set, an optimizer-style bump) or a new weight tensor; a
+// weight with inf never uses it.
+TEST(GemvTransposed, LinearCacheFollowsWeightUpdates) {
+  Generator g(33);
+  const int64_t out = 128, in = 784;  // 100k elements: in the cached range
+  Tensor w = randn({out, in}, &g), b = randn({out}, &g);
+  std::vector<float> xv = half_zeros(in, g);
+  Tensor x = from_vector(xv, {1, in});
+  LinearWeightCache cache;
+  for (int i = 0; i < 3; ++i) expect_cached_matches(x, w, b, cache, "initial");
+  copy_into(w, randn({out, in}, &g));
+  for (int i = 0; i < 3; ++i) expect_cached_matches(x, w, b, cache, "after copy_into");
+  w.set({5, 7}, 3.0);
+  expect_cached_matches(x, w, b, cache, "after set");
+  fill_(w, 0.25);
+  expect_cached_matches(x, w, b, cache, "after fill_");
+  // A write through the data pointer followed by bump_version (what the optimizers do).
+  float* pw = w.data<float>();
+  for (int64_t i = 0; i < out * in; ++i) pw[i] = float(i % 7) - 3.f;
+  w.bump_version();
+  for (int i = 0; i < 3; ++i) expect_cached_matches(x, w, b, cache, "after bump_version");
+  // Another tensor (also one with the same values: a separate storage).
+  Tensor w2 = randn({out, in}, &g);
+  for (int i = 0; i < 3; ++i) expect_cached_matches(x, w2, b, cache, "new weight");
+  Tensor w3 = clone(w2);
+  for (int i = 0; i < 3; ++i) expect_cached_matches(x, w3, b, cache, "clone");
+  // inf in the column of a zero input: the dense product gives NaN there, so must the cached path.
+  int64_t zero_col = 0;
+  while (xv[zero_col] != 0.f) ++zero_col;
+  w3.set({9, zero_col}, std::numeric_limits<double>::infinity());
+  for (int i = 0; i < 3; ++i) expect_cached_matches(x, w3, b, cache, "inf weight");
+  {
+    NoGradGuard ng;
+    EXPECT_TRUE(std::isnan(linear(x, w3, b, &cache).to_vector<float>()[9]));
+  }
+  w3.set({9, zero_col}, std::numeric_limits<double>::quiet_NaN());
+  for (int i = 0; i < 3; ++i) expect_cached_matches(x, w3, b, cache, "nan weight");
+  w3.set({9, zero_col}, 1.0);
+  for (int i = 0; i < 3; ++i) expect_cached_matches(x, w3, b, cache, "finite again");
+  // A dense input (above the density limit) falls back to gemv.
+  Tensor xd = randn({1, in}, &g);
+  for (int i = 0; i < 2; ++i) expect_cached_matches(xd, w3, b, cache, "dense input");
+}

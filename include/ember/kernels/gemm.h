@@ -21,6 +21,24 @@ void gemv(int64_t n, int64_t k, const float* w, int64_t ldw, const float* x, con
 void gemv(int64_t n, int64_t k, const double* w, int64_t ldw, const double* x, const double* bias, bool relu,
           double* y);
 
+// The batch-1 product on a transposed copy of W that skips the zero entries of x: y = act(b + sum over
+// x[p] != 0 of x[p] * Wt[p][:]). Fashion-MNIST pixels and ReLU outputs are about half zeros, so about half of
+// the weight is read (128x784, half zeros: ~3.1 µs against ~6 µs for gemv; all nonzero: about the same as
+// gemv). Wt is (k, gemv_transposed_ld(n)) row-major, filled by gemv_pack_transposed (zero padding columns).
+// Equal to the dense product (up to float rounding) only for a finite W: 0 * inf is NaN there and skipped
+// here, so pack reports finiteness and the caller must use gemv for a weight with inf or NaN. When more than
+// max_density * k inputs are nonzero nothing is written and false is returned (use gemv, which streams W
+// faster than the scattered rows). One thread; each output sums its nonzero terms in input order, so the
+// result does not depend on the thread count.
+//   std::vector<float> wt(k * gemv_transposed_ld(n));
+//   if (!gemv_pack_transposed(n, k, w, k, wt.data()) ||
+//       !gemv_transposed_skip_zeros(n, k, wt.data(), x, b, true, y)) gemv(n, k, w, k, x, b, true, y);
+int64_t gemv_transposed_ld(int64_t n);
+// Returns whether every weight is finite.
+bool gemv_pack_transposed(int64_t n, int64_t k, const float* w, int64_t ldw, float* wt);
+bool gemv_transposed_skip_zeros(int64_t n, int64_t k, const float* wt, const float* x, const float* bias,
+                                bool relu, float* y, double max_density = 0.9);
+
 template <typename T>
 void gemv_ref(int64_t n, int64_t k, const T* w, int64_t ldw, const T* x, const T* bias, bool relu, T* y) {
   for (int64_t j = 0; j < n; ++j) {

@@ -9,6 +9,7 @@
 
 #include "ember/core/random.h"
 #include "ember/nn/module.h"
+#include "ember/ops/nn_ops.h"
 
 namespace ember::nn {
 
@@ -54,6 +55,8 @@ class Linear : public Module {
  private:
   void check_input(const Tensor& x) const;
   LinearOptions options_;
+  // Batch-1 inference: a transposed copy of `weight` (see LinearWeightCache), rebuilt when it changes.
+  LinearWeightCache cache_;
 };
 
 }  // namespace ember::nn
