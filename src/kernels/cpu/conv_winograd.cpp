@@ -7,7 +7,7 @@
 // domain), which run on the 6x16 AVX2 micro-kernel shared with conv_gemm.cpp.
 //
 //   forward:         y = conv(x, w)                          (U = G w G^T, V = B^T x-tile B, Y = A^T M A)
-//   backward data:   dx = conv(dy padded by 2 - pad, w flipped, channels swapped): the same kernel
+//   backward data:   the adjoint of the forward on the same tiles: dx-patch += B [U (.) (A dy-tile A^T)] B^T
 //   backward weights: dW = sum over tiles of correlation(x-patch 6x6, dy-tile 4x4), i.e. F(3x3, 4x4) with
 //                    the same points: G' = diag(s) E4, A'^T = E3^T, the same B^T (the algorithm's transpose).
 // The transforms run 8 channels at a time in ymm registers on NHWC copies of the images; the GEMMs put
@@ -15,7 +15,7 @@
 //
 // Work is split over the threads by images; the weight gradient sums per-thread partials in thread order, so
 // results are deterministic for a given thread count. Rounding differs from the direct sum (the transforms
-// scale values by up to ~100), by about 1e-6 relative to the output's magnitude.
+// scale values by up to ~100): errors of up to a few 1e-5 of the output's RMS (tests/ops/conv_test.cpp).
 #include "conv_winograd.h"
 
 #include <algorithm>
@@ -107,6 +107,33 @@ inline void g4(const __m256* g, __m256* u) {
   u[5] = g[3];
 }
 
+// z = A d (4 -> 6), the adjoint of the output transform (backward data).
+inline void a6(const __m256* d, __m256* z) {
+  const __m256 e = _mm256_add_ps(d[0], d[2]), o = _mm256_add_ps(d[1], d[3]),
+               e4 = _mm256_fmadd_ps(set1(4.f), d[2], d[0]),
+               o4 = _mm256_mul_ps(set1(2.f), _mm256_fmadd_ps(set1(4.f), d[3], d[1]));
+  z[0] = d[0];
+  z[1] = _mm256_add_ps(e, o);
+  z[2] = _mm256_sub_ps(e, o);
+  z[3] = _mm256_add_ps(e4, o4);
+  z[4] = _mm256_sub_ps(e4, o4);
+  z[5] = d[3];
+}
+
+// e = B m (6 -> 6), the adjoint of the input transform (backward data).
+inline void b6(const __m256* m, __m256* e) {
+  const __m256 s12 = _mm256_add_ps(m[1], m[2]), d21 = _mm256_sub_ps(m[2], m[1]),
+               s34 = _mm256_add_ps(m[3], m[4]), d43 = _mm256_sub_ps(m[4], m[3]);
+  e[0] = _mm256_mul_ps(set1(4.f), m[0]);
+  e[1] = _mm256_fmadd_ps(set1(4.f), _mm256_add_ps(d21, m[5]), _mm256_add_ps(d43, d43));
+  e[2] = _mm256_sub_ps(_mm256_setzero_ps(),
+                       _mm256_fmadd_ps(set1(5.f), m[0], _mm256_fmadd_ps(set1(4.f), s12, s34)));
+  e[3] = _mm256_fnmadd_ps(set1(5.f), m[5],
+                          _mm256_fnmadd_ps(set1(2.f), d43, _mm256_sub_ps(_mm256_setzero_ps(), d21)));
+  e[4] = _mm256_add_ps(_mm256_add_ps(m[0], s12), s34);
+  e[5] = m[5];
+}
+
 // V[pt * vs] (pt = 6i + j) = (B^T d B)[i][j] for the 6x6 patch d(i, j) = s[(i * ld + j) * cs], 8 channels.
 inline void input_tile(const float* s, int64_t ld, int64_t cs, float* v, int64_t vs) {
   __m256 tmp[36], d[6], t[6];
@@ -122,9 +149,9 @@ inline void input_tile(const float* s, int64_t ld, int64_t cs, float* v, int64_t
 }
 
 // Transformed filters for 8 output columns n0..n0+7 of row k: U[pt * us] = (G g G^T)[pt], where tap (p, r)
-// of column n is w[n * sn + tap], tap = 3p + r, or 8 - (3p + r) when flip (the backward-data kernel). Lanes
+// of column n is w[n * sn + 3p + r]. Lanes
 // at or past nmax are 0.
-inline void filter_tile(const float* w, int64_t sn, int64_t nvalid, bool flip, float* u, int64_t us) {
+inline void filter_tile(const float* w, int64_t sn, int64_t nvalid, float* u, int64_t us) {
   alignas(32) int32_t idx[8];
   alignas(32) int32_t msk[8];
   for (int l = 0; l < 8; ++l) idx[l] = int32_t(l * sn), msk[l] = l < nvalid ? -1 : 0;
@@ -132,7 +159,7 @@ inline void filter_tile(const float* w, int64_t sn, int64_t nvalid, bool flip, f
   const __m256 vm = _mm256_castsi256_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(msk)));
   __m256 g[9];
   for (int tap = 0; tap < 9; ++tap)
-    g[tap] = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), w + (flip ? 8 - tap : tap), vi, vm, 4);
+    g[tap] = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), w + tap, vi, vm, 4);
   __m256 tmp[18], c[3], t[6];
   for (int r = 0; r < 3; ++r) {  // columns: (G g)[i][r]
     for (int p = 0; p < 3; ++p) c[p] = g[p * 3 + r];
@@ -147,7 +174,7 @@ inline void filter_tile(const float* w, int64_t sn, int64_t nvalid, bool flip, f
 
 // U[pt][k][n] (kp x np per point) for the filter whose tap (p, r) at row k, column n is
 // w[k * sk + n * sn + tap]; rows k >= kk and columns n >= nn are 0.
-void transform_filters(const float* w, int64_t kk, int64_t nn, int64_t sk, int64_t sn, bool flip, int64_t kp,
+void transform_filters(const float* w, int64_t kk, int64_t nn, int64_t sk, int64_t sn, int64_t kp,
                        int64_t np, float* u) {
   const int64_t us = kp * np;
   for (int64_t k = 0; k < kp; ++k)
@@ -157,7 +184,7 @@ void transform_filters(const float* w, int64_t kk, int64_t nn, int64_t sk, int64
         for (int64_t pt = 0; pt < kPoints; ++pt) _mm256_storeu_ps(dst + pt * us, _mm256_setzero_ps());
         continue;
       }
-      filter_tile(w + k * sk + n0 * sn, sn, nn - n0, flip, dst, us);
+      filter_tile(w + k * sk + n0 * sn, sn, nn - n0, dst, us);
     }
 }
 
@@ -318,7 +345,7 @@ void forward(const Conv2dGeom& g, const float* x, const float* w, const float* b
   const int64_t kp = round_up(g.c, 8), np = round_up(g.o, NR);
   thread_local Buf ubuf, bbuf;
   float* u = ubuf.get(kPoints * kp * np);
-  transform_filters(w, g.c, g.o, 9, g.c * 9, false, kp, np, u);
+  transform_filters(w, g.c, g.o, 9, g.c * 9, kp, np, u);
   float* bias = nullptr;
   if (b) {
     bias = bbuf.get(np);
@@ -329,12 +356,98 @@ void forward(const Conv2dGeom& g, const float* x, const float* w, const float* b
 }
 
 void backward_data(const Conv2dGeom& g, const float* dy, const float* w, float* dx) {
-  // dx[c][i][j] = sum over o, p, r of w[o][c][2 - p][2 - r] dy[o][i + p - (2 - pt)][j + r - (2 - pl)].
-  const int64_t kp = round_up(g.o, 8), np = round_up(g.c, NR);
+  // The adjoint of the forward algorithm, on the forward's tiles (4x4 blocks of dy, 9 for an 11x11 plane,
+  // where a convolution of dy padded by 2 would need 16 for the 13x13 dx): each tile's 6x6 patch of the
+  // padded dx gets B [ (G w G^T) (.) (A dy-tile A^T) ] B^T, summed over the output channels by one GEMM per
+  // point; neighbouring patches overlap by 2 rows or columns and are added into an NHWC copy of the padded
+  // dx.
+  const Tiling tg(g.oh, g.ow);
+  const int64_t hp = 4 * tg.th + 2, wp = 4 * tg.tw + 2;
+  const int64_t kp = round_up(g.o, 8), np = round_up(g.c, NR), cpa = round_up(g.c, 8);
   thread_local Buf ubuf;
   float* u = ubuf.get(kPoints * kp * np);
-  transform_filters(w, g.o, g.c, g.c * 9, 9, true, kp, np, u);
-  conv_core(g.n, g.o, g.oh, g.ow, dy, g.c, g.h, g.w, 2 - g.pt, 2 - g.pl, u, kp, np, nullptr, false, dx);
+  transform_filters(w, g.o, g.c, g.c * 9, 9, kp, np, u);
+  Conv2dGeom dg;  // dy, zero-padded to whole tiles
+  dg.c = g.o, dg.h = g.oh, dg.w = g.ow, dg.pb = 4 * tg.th - g.oh, dg.pr = 4 * tg.tw - g.ow;
+  const int64_t dwp = 4 * tg.tw;
+  Conv2dGeom xg;  // dx inside its padded NHWC accumulator (hp x wp pixels)
+  xg.c = g.c, xg.h = g.h, xg.w = g.w, xg.pt = g.pt, xg.pl = g.pl, xg.pb = hp - g.h - g.pt,
+  xg.pr = wp - g.w - g.pl;
+  const int64_t tb = std::clamp<int64_t>(kBlockBytes / (kPoints * 4 * (kp + np)) / MR * MR, MR, 10 * MR);
+  const int64_t nt = std::max<int64_t>(1, std::min<int64_t>(num_threads(), g.n));
+  const int64_t ohw = g.oh * g.ow, chw = g.c * g.h * g.w, acc_img = hp * wp * cpa;
+  for_threads(nt, [&](int64_t t) {
+    thread_local ImageRing ring;
+    thread_local Buf zbuf, mbuf, abuf;
+    int64_t n0, n1;
+    thread_images(g.n, t, nt, n0, n1);
+    const int64_t slots = ceil_div(tb, tg.tiles) + 1;
+    ring.reset(dg, kp, dy + n0 * g.o * ohw, g.o * ohw, n1 - n0, slots);
+    float* z = zbuf.get(kPoints * tb * kp);
+    float* m = mbuf.get(kPoints * tb * np);
+    float* acc = abuf.get(slots * acc_img);
+    const int64_t zs = tb * kp, ms = tb * np;  // per-point strides
+    const int64_t total = (n1 - n0) * tg.tiles;
+    int64_t started = 0, flushed = 0;  // images whose accumulator is zeroed / written out
+    for (int64_t q0 = 0; q0 < total; q0 += tb) {
+      const int64_t cnt = std::min(tb, total - q0), rows = round_up(cnt, MR);
+      // dy transform, 8 output channels at a time: Z = A dy A^T.
+      for (int64_t q = q0; q < q0 + cnt; ++q) {
+        const int64_t l = q / tg.tiles, tt = q % tg.tiles, ti = tt / tg.tw, tj = tt % tg.tw;
+        const float* d0 = ring.image(l) + (4 * ti * dwp + 4 * tj) * kp;
+        for (int64_t o0 = 0; o0 < kp; o0 += 8) {
+          __m256 tmp[24], gg[4], z6[6];
+          for (int j = 0; j < 4; ++j) {
+            for (int i = 0; i < 4; ++i) gg[i] = _mm256_loadu_ps(d0 + (i * dwp + j) * kp + o0);
+            a6(gg, z6);
+            for (int i = 0; i < 6; ++i) tmp[i * 4 + j] = z6[i];
+          }
+          float* dst = z + (q - q0) * kp + o0;
+          for (int i = 0; i < 6; ++i) {
+            a6(tmp + i * 4, z6);
+            for (int j = 0; j < 6; ++j) _mm256_storeu_ps(dst + (i * 6 + j) * zs, z6[j]);
+          }
+        }
+      }
+      for (int64_t pt2 = 0; pt2 < kPoints; ++pt2)
+        std::fill(z + pt2 * zs + cnt * kp, z + pt2 * zs + rows * kp, 0.f);
+      // One GEMM per point: M[pt][tile][c] = sum over o of Z[pt][tile][o] U[pt][o][c].
+      for (int64_t pt2 = 0; pt2 < kPoints; ++pt2)
+        for (int64_t j = 0; j < np; j += NR)
+          for (int64_t i = 0; i < rows; i += MR) {
+            Tile tl;
+            micro_6x16_strided(kp, z + pt2 * zs + i * kp, 1, kp, u + pt2 * kp * np + j, np, tl);
+            store_tile(tl, m + pt2 * ms + i * np + j, np, true);
+          }
+      // B M B^T, 8 input channels at a time, added into the image's padded NHWC accumulator.
+      for (int64_t q = q0; q < q0 + cnt; ++q) {
+        const int64_t l = q / tg.tiles, tt = q % tg.tiles, ti = tt / tg.tw, tj = tt % tg.tw;
+        for (; started <= l; ++started) {
+          float* a = acc + (started % slots) * acc_img;
+          std::fill(a, a + acc_img, 0.f);
+        }
+        float* a0 = acc + (l % slots) * acc_img + (4 * ti * wp + 4 * tj) * cpa;
+        const float* mq = m + (q - q0) * np;
+        for (int64_t c0 = 0; c0 < cpa; c0 += 8) {
+          __m256 tmp[36], mm[6], e6[6];
+          for (int j = 0; j < 6; ++j) {
+            for (int i = 0; i < 6; ++i) mm[i] = _mm256_loadu_ps(mq + (i * 6 + j) * ms + c0);
+            b6(mm, e6);
+            for (int i = 0; i < 6; ++i) tmp[i * 6 + j] = e6[i];
+          }
+          for (int i = 0; i < 6; ++i) {
+            b6(tmp + i * 6, e6);
+            float* row = a0 + i * wp * cpa + c0;
+            for (int j = 0; j < 6; ++j)
+              _mm256_storeu_ps(row + j * cpa, _mm256_add_ps(_mm256_loadu_ps(row + j * cpa), e6[j]));
+          }
+        }
+      }
+      // Images whose tiles are all done go out to dx (NCHW, without the padding).
+      for (const int64_t done = (q0 + cnt) / tg.tiles; flushed < done; ++flushed)
+        from_nhwc(xg, acc + (flushed % slots) * acc_img, cpa, dx + (n0 + flushed) * chw);
+    }
+  });
 }
 
 void backward_weights(const Conv2dGeom& g, const float* x, const float* dy, float* dw, float* db) {

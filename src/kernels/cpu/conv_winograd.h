@@ -11,8 +11,9 @@ namespace ember::kernels::conv_winograd {
 // EMBER_CONV_WINOGRAD=0 or EMBER_CONV_LAYOUT is set, and set_enabled (conv2d_set_winograd) switches it.
 bool supported(const Conv2dGeom& g);
 bool set_enabled(bool on);  // returns the previous setting
-// True when 4x4 tiles cover an h x w output plane without much waste (at most 1.6x its pixels): 11x11 and
-// 13x13 do (1.19x, 1.51x); 3x3 (1.78x) and 5x5 (2.56x) measured no faster or slower than the other kernels.
+// True when 4x4 tiles cover an h x w output plane without much waste (at most 1.6x its pixels); every pass
+// tiles the layer's output plane. 11x11 and 13x13 do (1.19x, 1.51x); 3x3 (1.78x) and 5x5 (2.56x) measured
+// no faster, or slower, than the other kernels.
 bool fits(int64_t h, int64_t w);
 
 void forward(const Conv2dGeom& g, const float* x, const float* w, const float* b, float* y, bool relu);

@@ -243,4 +243,36 @@ inline void to_nhwc(const Conv2dGeom& g, const float* x, int64_t cnt, int64_t cp
   }
 }
 
+// The inverse of to_nhwc for one image: x (c, h, w) = the part of xt (NHWC, (h + pt + pb) x (w + pl + pr)
+// pixels of cp floats) that lies inside the padding.
+inline void from_nhwc(const Conv2dGeom& g, const float* xt, int64_t cp, float* x) {
+  const int64_t wp = g.w + g.pl + g.pr, hw = g.h * g.w;
+  for (int64_t hin = 0; hin < g.h; ++hin) {
+    const float* row = xt + ((hin + g.pt) * wp + g.pl) * cp;
+    float* xr = x + hin * g.w;
+    if (g.c < 8 || g.w < 8) {
+      for (int64_t c = 0; c < g.c; ++c)
+        for (int64_t win = 0; win < g.w; ++win) xr[c * hw + win] = row[win * cp + c];
+      continue;
+    }
+    // Chunks of 8 columns x 8 channels; the last chunk of each overlaps the previous one (same values).
+    for (int64_t c0 = 0; c0 < g.c; c0 += 8) {
+      const int64_t cc = std::min(c0, g.c - 8);
+      for (int64_t w0 = 0; w0 < g.w; w0 += 8) {
+        const int64_t ww = std::min(w0, g.w - 8);
+        const float* s = row + ww * cp + cc;
+        __m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + cp), r2 = _mm256_loadu_ps(s + 2 * cp),
+               r3 = _mm256_loadu_ps(s + 3 * cp), r4 = _mm256_loadu_ps(s + 4 * cp),
+               r5 = _mm256_loadu_ps(s + 5 * cp), r6 = _mm256_loadu_ps(s + 6 * cp),
+               r7 = _mm256_loadu_ps(s + 7 * cp);
+        transpose8(r0, r1, r2, r3, r4, r5, r6, r7);
+        float* d = xr + cc * hw + ww;
+        _mm256_storeu_ps(d, r0), _mm256_storeu_ps(d + hw, r1), _mm256_storeu_ps(d + 2 * hw, r2);
+        _mm256_storeu_ps(d + 3 * hw, r3), _mm256_storeu_ps(d + 4 * hw, r4), _mm256_storeu_ps(d + 5 * hw, r5);
+        _mm256_storeu_ps(d + 6 * hw, r6), _mm256_storeu_ps(d + 7 * hw, r7);
+      }
+    }
+  }
+}
+
 }  // namespace ember::kernels::avx2_gemm
