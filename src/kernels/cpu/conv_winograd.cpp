@@ -456,7 +456,10 @@ void backward_weights(const Conv2dGeom& g, const float* x, const float* dy, floa
   // sum over tiles is one GEMM per point: M[pt][o][c] = sum over tiles D[pt][tile][o] X[pt][tile][c].
   const Tiling tg(g.oh, g.ow);
   const int64_t hp = 4 * tg.th + 2, wp = 4 * tg.tw + 2;
-  const int64_t mb = ceil_div(g.o, MR), oa = round_up(mb * MR, 8), cp = round_up(g.c, NR);
+  // Output channels padded to 8 for the transforms (oa); the GEMM's 6-row slivers reach up to mb * 6 - 1, which
+  // for o = 64 is 2 past the padding: those rows read the next tile's first values (or the buffer's slack
+  // after the last) and only feed rows of acc past o, which are never read.
+  const int64_t mb = ceil_div(g.o, MR), oa = round_up(g.o, 8), cp = round_up(g.c, NR);
   Conv2dGeom xg;  // x, zero-padded to hp x wp
   xg.c = g.c, xg.h = g.h, xg.w = g.w, xg.pt = g.pt, xg.pl = g.pl, xg.pb = hp - g.h - g.pt,
   xg.pr = wp - g.w - g.pl;
@@ -475,7 +478,7 @@ void backward_weights(const Conv2dGeom& g, const float* x, const float* dy, floa
     const int64_t slots = ceil_div(tb, tg.tiles) + 1;
     xring.reset(xg, cp, x + n0 * chw, chw, n1 - n0, slots);
     dring.reset(dg, oa, dy + n0 * g.o * ohw, g.o * ohw, n1 - n0, slots);
-    float* dv = dbuf.get(kPoints * tb * oa);
+    float* dv = dbuf.get(kPoints * tb * oa + MR);
     float* xv = xbuf.get(kPoints * tb * cp);
     const int64_t ds = tb * oa, xs = tb * cp;
     float* acc = parts.w[size_t(t)];
