@@ -1,7 +1,9 @@
 #!/bin/bash
 # Shared runner of the per-family benchmarks: runs bench/<family>/bench_<family> (Ember, Google Benchmark)
 # and bench/<family>/torch_<family>.py (PyTorch 1.13, 2 threads), prints ms and Ember/PyTorch ratios
-# (below 1 = Ember faster). Usage: bench/compare.sh FAMILY [build dir, default build]
+# (below 1 = Ember faster). Usage: [BENCH_THREADS=n] bench/compare.sh FAMILY [build dir, default build]
+# BENCH_THREADS, when set, is exported to both sides (the Ember side also gets it as OMP_NUM_THREADS; the
+# torch script reads it if it supports it, as bench/rnn/torch_rnn.py does).
 set -euo pipefail
 family="$1"
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -10,7 +12,12 @@ exe="$build/bench/$family/bench_$family"
 [ -x "$exe" ] || { echo "$family/run.sh: $exe not built (ninja -C $build bench_$family)" >&2; exit 1; }
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-"$exe" --benchmark_format=json --benchmark_min_time=1 >"$tmp/ember.json"
+if [ -n "${BENCH_THREADS:-}" ]; then
+  export BENCH_THREADS
+  OMP_NUM_THREADS="$BENCH_THREADS" "$exe" --benchmark_format=json --benchmark_min_time=1 >"$tmp/ember.json"
+else
+  "$exe" --benchmark_format=json --benchmark_min_time=1 >"$tmp/ember.json"
+fi
 /usr/bin/python3 "$here/$family/torch_$family.py" >"$tmp/torch.json"
 /usr/bin/python3 - "$tmp/ember.json" "$tmp/torch.json" <<'PY'
 import json, sys
