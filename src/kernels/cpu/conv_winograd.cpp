@@ -148,6 +148,22 @@ inline void input_tile(const float* s, int64_t ld, int64_t cs, float* v, int64_t
   }
 }
 
+// V[pt * vs] (pt = 6i + j) = (T d T^T)[i][j] for the 4x4 block d(i, j) = s[(i * ld + j) * cs], 8 channels,
+// where T (4 -> 6) is a6 (backward data) or g4 (weight gradient).
+template <void (*T)(const __m256*, __m256*)>
+inline void tile4_to_6(const float* s, int64_t ld, int64_t cs, float* v, int64_t vs) {
+  __m256 tmp[24], d[4], t[6];
+  for (int j = 0; j < 4; ++j) {
+    for (int i = 0; i < 4; ++i) d[i] = _mm256_loadu_ps(s + (i * ld + j) * cs);
+    T(d, t);
+    for (int i = 0; i < 6; ++i) tmp[i * 4 + j] = t[i];
+  }
+  for (int i = 0; i < 6; ++i) {
+    T(tmp + i * 4, t);
+    for (int j = 0; j < 6; ++j) _mm256_storeu_ps(v + (i * 6 + j) * vs, t[j]);
+  }
+}
+
 // Transformed filters for 8 output columns n0..n0+7 of row k: U[pt * us] = (G g G^T)[pt], where tap (p, r)
 // of column n is w[n * sn + 3p + r]. Lanes
 // at or past nmax are 0.
@@ -174,8 +190,8 @@ inline void filter_tile(const float* w, int64_t sn, int64_t nvalid, float* u, in
 
 // U[pt][k][n] (kp x np per point) for the filter whose tap (p, r) at row k, column n is
 // w[k * sk + n * sn + tap]; rows k >= kk and columns n >= nn are 0.
-void transform_filters(const float* w, int64_t kk, int64_t nn, int64_t sk, int64_t sn, int64_t kp,
-                       int64_t np, float* u) {
+void transform_filters(const float* w, int64_t kk, int64_t nn, int64_t sk, int64_t sn, int64_t kp, int64_t np,
+                       float* u) {
   const int64_t us = kp * np;
   for (int64_t k = 0; k < kp; ++k)
     for (int64_t n0 = 0; n0 < np; n0 += 8) {
@@ -217,6 +233,22 @@ struct ImageRing {
   }
 };
 
+// The per-point GEMMs of a block of cnt tiles: M[pt][tile][n] = sum over k of V[pt][tile][k] U[pt][k][n],
+// V with kp floats per tile and vs per point, U kp x np per point, M np floats per tile and ms per point.
+// V's rows from cnt up to the next multiple of 6 are zeroed first (the 6-row slivers read them).
+void point_gemms(int64_t cnt, int64_t kp, int64_t np, float* v, int64_t vs, const float* u, float* m,
+                 int64_t ms) {
+  const int64_t rows = round_up(cnt, MR);
+  for (int64_t pt = 0; pt < kPoints; ++pt) std::fill(v + pt * vs + cnt * kp, v + pt * vs + rows * kp, 0.f);
+  for (int64_t pt = 0; pt < kPoints; ++pt)
+    for (int64_t j = 0; j < np; j += NR)
+      for (int64_t i = 0; i < rows; i += MR) {
+        Tile tl;
+        micro_6x16_strided(kp, v + pt * vs + i * kp, 1, kp, u + pt * kp * np + j, np, tl);
+        store_tile(tl, m + pt * ms + i * np + j, np, true);
+      }
+}
+
 // The thread's share of one layer: images [n0, n1), and the tile grid of each output plane.
 struct Tiling {
   int64_t th, tw, tiles;  // tiles per image
@@ -249,23 +281,14 @@ void conv_core(int64_t n, int64_t kk, int64_t h, int64_t w, const float* src, in
     const int64_t total = (n1 - n0) * tg.tiles;
     const __m256 zero = _mm256_setzero_ps();
     for (int64_t q0 = 0; q0 < total; q0 += tb) {
-      const int64_t cnt = std::min(tb, total - q0), rows = round_up(cnt, MR);
+      const int64_t cnt = std::min(tb, total - q0);
       // Input transform, 8 channels at a time.
       for (int64_t q = q0; q < q0 + cnt; ++q) {
         const int64_t l = q / tg.tiles, tt = q % tg.tiles, ti = tt / tg.tw, tj = tt % tg.tw;
         const float* s = ring.image(l) + (4 * ti * wp + 4 * tj) * kp;
         for (int64_t c0 = 0; c0 < kp; c0 += 8) input_tile(s + c0, wp, kp, v + (q - q0) * kp + c0, vs);
       }
-      for (int64_t pt2 = 0; pt2 < kPoints; ++pt2)
-        std::fill(v + pt2 * vs + cnt * kp, v + pt2 * vs + rows * kp, 0.f);
-      // One GEMM per point: M[pt][tile][n] = sum over k of V[pt][tile][k] U[pt][k][n].
-      for (int64_t pt2 = 0; pt2 < kPoints; ++pt2)
-        for (int64_t j = 0; j < np; j += NR)
-          for (int64_t i = 0; i < rows; i += MR) {
-            Tile tl;
-            micro_6x16_strided(kp, v + pt2 * vs + i * kp, 1, kp, u + pt2 * kp * np + j, np, tl);
-            store_tile(tl, m + pt2 * ms + i * np + j, np, true);
-          }
+      point_gemms(cnt, kp, np, v, vs, u, m, ms);
       // Output transform, 8 output channels at a time, then bias, ReLU and the store into NCHW.
       for (int64_t q = q0; q < q0 + cnt; ++q) {
         const int64_t l = n0 + q / tg.tiles, tt = q % tg.tiles, i0 = 4 * (tt / tg.tw), j0 = 4 * (tt % tg.tw);
@@ -390,35 +413,14 @@ void backward_data(const Conv2dGeom& g, const float* dy, const float* w, float* 
     const int64_t total = (n1 - n0) * tg.tiles;
     int64_t started = 0, flushed = 0;  // images whose accumulator is zeroed / written out
     for (int64_t q0 = 0; q0 < total; q0 += tb) {
-      const int64_t cnt = std::min(tb, total - q0), rows = round_up(cnt, MR);
+      const int64_t cnt = std::min(tb, total - q0);
       // dy transform, 8 output channels at a time: Z = A dy A^T.
       for (int64_t q = q0; q < q0 + cnt; ++q) {
         const int64_t l = q / tg.tiles, tt = q % tg.tiles, ti = tt / tg.tw, tj = tt % tg.tw;
         const float* d0 = ring.image(l) + (4 * ti * dwp + 4 * tj) * kp;
-        for (int64_t o0 = 0; o0 < kp; o0 += 8) {
-          __m256 tmp[24], gg[4], z6[6];
-          for (int j = 0; j < 4; ++j) {
-            for (int i = 0; i < 4; ++i) gg[i] = _mm256_loadu_ps(d0 + (i * dwp + j) * kp + o0);
-            a6(gg, z6);
-            for (int i = 0; i < 6; ++i) tmp[i * 4 + j] = z6[i];
-          }
-          float* dst = z + (q - q0) * kp + o0;
-          for (int i = 0; i < 6; ++i) {
-            a6(tmp + i * 4, z6);
-            for (int j = 0; j < 6; ++j) _mm256_storeu_ps(dst + (i * 6 + j) * zs, z6[j]);
-          }
-        }
+        for (int64_t o0 = 0; o0 < kp; o0 += 8) tile4_to_6<a6>(d0 + o0, dwp, kp, z + (q - q0) * kp + o0, zs);
       }
-      for (int64_t pt2 = 0; pt2 < kPoints; ++pt2)
-        std::fill(z + pt2 * zs + cnt * kp, z + pt2 * zs + rows * kp, 0.f);
-      // One GEMM per point: M[pt][tile][c] = sum over o of Z[pt][tile][o] U[pt][o][c].
-      for (int64_t pt2 = 0; pt2 < kPoints; ++pt2)
-        for (int64_t j = 0; j < np; j += NR)
-          for (int64_t i = 0; i < rows; i += MR) {
-            Tile tl;
-            micro_6x16_strided(kp, z + pt2 * zs + i * kp, 1, kp, u + pt2 * kp * np + j, np, tl);
-            store_tile(tl, m + pt2 * ms + i * np + j, np, true);
-          }
+      point_gemms(cnt, kp, np, z, zs, u, m, ms);
       // B M B^T, 8 input channels at a time, added into the image's padded NHWC accumulator.
       for (int64_t q = q0; q < q0 + cnt; ++q) {
         const int64_t l = q / tg.tiles, tt = q % tg.tiles, ti = tt / tg.tw, tj = tt % tg.tw;
@@ -456,9 +458,9 @@ void backward_weights(const Conv2dGeom& g, const float* x, const float* dy, floa
   // sum over tiles is one GEMM per point: M[pt][o][c] = sum over tiles D[pt][tile][o] X[pt][tile][c].
   const Tiling tg(g.oh, g.ow);
   const int64_t hp = 4 * tg.th + 2, wp = 4 * tg.tw + 2;
-  // Output channels padded to 8 for the transforms (oa); the GEMM's 6-row slivers reach up to mb * 6 - 1, which
-  // for o = 64 is 2 past the padding: those rows read the next tile's first values (or the buffer's slack
-  // after the last) and only feed rows of acc past o, which are never read.
+  // Output channels padded to 8 for the transforms (oa); the GEMM's 6-row slivers reach up to mb * 6 - 1,
+  // which for o = 64 is 2 past the padding: those rows read the next tile's first values (or the buffer's
+  // slack after the last) and only feed rows of acc past o, which are never read.
   const int64_t mb = ceil_div(g.o, MR), oa = round_up(g.o, 8), cp = round_up(g.c, NR);
   Conv2dGeom xg;  // x, zero-padded to hp x wp
   xg.c = g.c, xg.h = g.h, xg.w = g.w, xg.pt = g.pt, xg.pl = g.pl, xg.pb = hp - g.h - g.pt,
@@ -491,19 +493,7 @@ void backward_weights(const Conv2dGeom& g, const float* x, const float* dy, floa
         const float* xs0 = xring.image(l) + (4 * ti * wp + 4 * tj) * cp;
         for (int64_t c0 = 0; c0 < cp; c0 += 8) input_tile(xs0 + c0, wp, cp, xv + (q - q0) * cp + c0, xs);
         const float* d0 = dring.image(l) + (4 * ti * dwp + 4 * tj) * oa;
-        for (int64_t o0 = 0; o0 < oa; o0 += 8) {
-          __m256 tmp[24], gg[4], u6[6];
-          for (int j = 0; j < 4; ++j) {
-            for (int i = 0; i < 4; ++i) gg[i] = _mm256_loadu_ps(d0 + (i * dwp + j) * oa + o0);
-            g4(gg, u6);
-            for (int i = 0; i < 6; ++i) tmp[i * 4 + j] = u6[i];
-          }
-          float* dst = dv + (q - q0) * oa + o0;
-          for (int i = 0; i < 6; ++i) {
-            g4(tmp + i * 4, u6);
-            for (int j = 0; j < 6; ++j) _mm256_storeu_ps(dst + (i * 6 + j) * ds, u6[j]);
-          }
-        }
+        for (int64_t o0 = 0; o0 < oa; o0 += 8) tile4_to_6<g4>(d0 + o0, dwp, oa, dv + (q - q0) * oa + o0, ds);
       }
       const bool fresh = q0 == 0;
       for (int64_t pt2 = 0; pt2 < kPoints; ++pt2)
