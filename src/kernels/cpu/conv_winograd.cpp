@@ -134,39 +134,24 @@ inline void b6(const __m256* m, __m256* e) {
   e[5] = m[5];
 }
 
-// V[pt * vs] (pt = 6i + j) = (B^T d B)[i][j] for the 6x6 patch d(i, j) = s[(i * ld + j) * cs], 8 channels.
-inline void input_tile(const float* s, int64_t ld, int64_t cs, float* v, int64_t vs) {
-  __m256 tmp[36], d[6], t[6];
-  for (int j = 0; j < 6; ++j) {
-    for (int i = 0; i < 6; ++i) d[i] = _mm256_loadu_ps(s + (i * ld + j) * cs);
-    bt6(d, t);
-    for (int i = 0; i < 6; ++i) tmp[i * 6 + j] = t[i];
-  }
-  for (int i = 0; i < 6; ++i) {
-    bt6(tmp + i * 6, t);
-    for (int j = 0; j < 6; ++j) _mm256_storeu_ps(v + (i * 6 + j) * vs, t[j]);
-  }
-}
-
-// V[pt * vs] (pt = 6i + j) = (T d T^T)[i][j] for the 4x4 block d(i, j) = s[(i * ld + j) * cs], 8 channels,
-// where T (4 -> 6) is a6 (backward data) or g4 (weight gradient).
-template <void (*T)(const __m256*, __m256*)>
-inline void tile4_to_6(const float* s, int64_t ld, int64_t cs, float* v, int64_t vs) {
-  __m256 tmp[24], d[4], t[6];
-  for (int j = 0; j < 4; ++j) {
-    for (int i = 0; i < 4; ++i) d[i] = _mm256_loadu_ps(s + (i * ld + j) * cs);
+// V[pt * vs] (pt = 6i + j) = (T d T^T)[i][j] for the N x N block d(i, j) = s[(i * ld + j) * cs], 8 channels,
+// where T (N -> 6) is bt6 (N = 6: input patches), a6 (N = 4: backward data) or g4 (N = 4: weight gradient).
+template <int N, void (*T)(const __m256*, __m256*)>
+inline void tile_to_6(const float* s, int64_t ld, int64_t cs, float* v, int64_t vs) {
+  __m256 tmp[6 * N], d[N], t[6];
+  for (int j = 0; j < N; ++j) {
+    for (int i = 0; i < N; ++i) d[i] = _mm256_loadu_ps(s + (i * ld + j) * cs);
     T(d, t);
-    for (int i = 0; i < 6; ++i) tmp[i * 4 + j] = t[i];
+    for (int i = 0; i < 6; ++i) tmp[i * N + j] = t[i];
   }
   for (int i = 0; i < 6; ++i) {
-    T(tmp + i * 4, t);
+    T(tmp + i * N, t);
     for (int j = 0; j < 6; ++j) _mm256_storeu_ps(v + (i * 6 + j) * vs, t[j]);
   }
 }
 
 // Transformed filters for 8 output columns n0..n0+7 of row k: U[pt * us] = (G g G^T)[pt], where tap (p, r)
-// of column n is w[n * sn + 3p + r]. Lanes
-// at or past nmax are 0.
+// of column n is w[n * sn + 3p + r]. Lanes at or past nvalid are 0.
 inline void filter_tile(const float* w, int64_t sn, int64_t nvalid, float* u, int64_t us) {
   alignas(32) int32_t idx[8];
   alignas(32) int32_t msk[8];
@@ -255,6 +240,19 @@ struct Tiling {
   Tiling(int64_t oh, int64_t ow) : th(ceil_div(oh, 4)), tw(ceil_div(ow, 4)), tiles(th * tw) {}
 };
 
+// Transforms tiles [q0, q0 + cnt) of the thread's images (tile q: image q / tiles, 4x4 grid position q %
+// tiles) with tile_to_6<N, T>, cp channels 8 at a time, from the ring's NHWC images (ld pixels per row) into
+// v[pt * vs + (q - q0) * cp + c].
+template <int N, void (*T)(const __m256*, __m256*)>
+void transform_tiles(ImageRing& ring, const Tiling& tg, int64_t q0, int64_t cnt, int64_t ld, int64_t cp,
+                     float* v, int64_t vs) {
+  for (int64_t q = q0; q < q0 + cnt; ++q) {
+    const int64_t l = q / tg.tiles, tt = q % tg.tiles, ti = tt / tg.tw, tj = tt % tg.tw;
+    const float* s = ring.image(l) + (4 * ti * ld + 4 * tj) * cp;
+    for (int64_t c0 = 0; c0 < cp; c0 += 8) tile_to_6<N, T>(s + c0, ld, cp, v + (q - q0) * cp + c0, vs);
+  }
+}
+
 // dst (n, nn, oh, ow) = bias + sum over k of conv(src (n, kk, h, w) zero-padded by (pt, pl), filter),
 // 3x3 stride 1, from the transformed filters u (kp x np per point, kp = round_up(kk, 8), np a multiple of
 // 16). bias (np floats, 0 past nn) may be null.
@@ -282,12 +280,8 @@ void conv_core(int64_t n, int64_t kk, int64_t h, int64_t w, const float* src, in
     const __m256 zero = _mm256_setzero_ps();
     for (int64_t q0 = 0; q0 < total; q0 += tb) {
       const int64_t cnt = std::min(tb, total - q0);
-      // Input transform, 8 channels at a time.
-      for (int64_t q = q0; q < q0 + cnt; ++q) {
-        const int64_t l = q / tg.tiles, tt = q % tg.tiles, ti = tt / tg.tw, tj = tt % tg.tw;
-        const float* s = ring.image(l) + (4 * ti * wp + 4 * tj) * kp;
-        for (int64_t c0 = 0; c0 < kp; c0 += 8) input_tile(s + c0, wp, kp, v + (q - q0) * kp + c0, vs);
-      }
+      // Input transform, 8 channels at a time: V = B^T d B.
+      transform_tiles<6, bt6>(ring, tg, q0, cnt, wp, kp, v, vs);
       point_gemms(cnt, kp, np, v, vs, u, m, ms);
       // Output transform, 8 output channels at a time, then bias, ReLU and the store into NCHW.
       for (int64_t q = q0; q < q0 + cnt; ++q) {
@@ -415,11 +409,7 @@ void backward_data(const Conv2dGeom& g, const float* dy, const float* w, float* 
     for (int64_t q0 = 0; q0 < total; q0 += tb) {
       const int64_t cnt = std::min(tb, total - q0);
       // dy transform, 8 output channels at a time: Z = A dy A^T.
-      for (int64_t q = q0; q < q0 + cnt; ++q) {
-        const int64_t l = q / tg.tiles, tt = q % tg.tiles, ti = tt / tg.tw, tj = tt % tg.tw;
-        const float* d0 = ring.image(l) + (4 * ti * dwp + 4 * tj) * kp;
-        for (int64_t o0 = 0; o0 < kp; o0 += 8) tile4_to_6<a6>(d0 + o0, dwp, kp, z + (q - q0) * kp + o0, zs);
-      }
+      transform_tiles<4, a6>(ring, tg, q0, cnt, dwp, kp, z, zs);
       point_gemms(cnt, kp, np, z, zs, u, m, ms);
       // B M B^T, 8 input channels at a time, added into the image's padded NHWC accumulator.
       for (int64_t q = q0; q < q0 + cnt; ++q) {
@@ -488,13 +478,8 @@ void backward_weights(const Conv2dGeom& g, const float* x, const float* dy, floa
     if (total == 0) std::fill(acc, acc + accn, 0.f);
     for (int64_t q0 = 0; q0 < total; q0 += tb) {
       const int64_t cnt = std::min(tb, total - q0);
-      for (int64_t q = q0; q < q0 + cnt; ++q) {
-        const int64_t l = q / tg.tiles, tt = q % tg.tiles, ti = tt / tg.tw, tj = tt % tg.tw;
-        const float* xs0 = xring.image(l) + (4 * ti * wp + 4 * tj) * cp;
-        for (int64_t c0 = 0; c0 < cp; c0 += 8) input_tile(xs0 + c0, wp, cp, xv + (q - q0) * cp + c0, xs);
-        const float* d0 = dring.image(l) + (4 * ti * dwp + 4 * tj) * oa;
-        for (int64_t o0 = 0; o0 < oa; o0 += 8) tile4_to_6<g4>(d0 + o0, dwp, oa, dv + (q - q0) * oa + o0, ds);
-      }
+      transform_tiles<6, bt6>(xring, tg, q0, cnt, wp, cp, xv, xs);
+      transform_tiles<4, g4>(dring, tg, q0, cnt, dwp, oa, dv, ds);
       const bool fresh = q0 == 0;
       for (int64_t pt2 = 0; pt2 < kPoints; ++pt2)
         for (int64_t j = 0; j < cp; j += NR)
