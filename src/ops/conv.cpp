@@ -164,28 +164,39 @@ Tensor conv2d_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, co
 
 namespace {
 
-// The fused convolution + 2x2 max pooling (+ ReLU): only the weight and bias get gradients (the input needs
-// none, or the fused path is not taken).
+// The fused convolution + 2x2 max pooling (+ ReLU). The direct kernel (first layers) gives only the weight and
+// bias gradients (the input needs none there); the Winograd kernels give the input gradient too.
 struct Conv2dPool2Backward : autograd::Node {
-  SavedTensor x, out;
-  Tensor arg;  // uint8 window index per output, stored in a Bool tensor
+  SavedTensor x, w, out;  // w only for the Winograd kernels
+  Tensor arg;             // uint8 window index per output, stored in a Bool tensor
   kernels::Conv2dGeom geom;
-  bool relu = false;
+  bool relu = false, winograd = false;
   const char* name() const override { return "conv2d_maxpool2"; }
   std::vector<Tensor> apply(const Tensor& grad) override {
     Tensor g = contiguous_data(grad);
-    const bool want_w = next_edges[1].fn != nullptr;
+    const bool want_x = next_edges[0].fn != nullptr, want_w = next_edges[1].fn != nullptr;
     const bool want_b = next_edges.size() > 2 && next_edges[2].fn != nullptr;
     const Tensor& xs = x.get(this);
-    Tensor dw = empty({geom.o, geom.c, geom.kh, geom.kw}, xs.dtype()), db;
+    const float* relu_out = relu ? out.get(this).data<float>() : nullptr;
+    const auto* a = static_cast<const uint8_t*>(arg.raw_data());
+    Tensor dx, dw, db;
+    if (want_w || want_b) dw = empty({geom.o, geom.c, geom.kh, geom.kw}, xs.dtype());
     if (want_b) db = empty({geom.o}, xs.dtype());
-    kernels::conv2d_pool2_backward_weights_direct(
-        geom, xs.data<float>(), g.data<float>(), relu ? out.get(this).data<float>() : nullptr,
-        static_cast<const uint8_t*>(arg.raw_data()), dw.data<float>(), want_b ? db.data<float>() : nullptr);
-    return {Tensor(), want_w ? dw : Tensor(), db};
+    if (winograd) {
+      if (want_x) dx = empty(xs.shape(), xs.dtype());
+      kernels::conv2d_pool2_backward_winograd(geom, xs.data<float>(), w.get(this).data<float>(), g.data<float>(),
+                                              relu_out, a, want_x ? dx.data<float>() : nullptr,
+                                              dw.defined() ? dw.data<float>() : nullptr,
+                                              want_b ? db.data<float>() : nullptr);
+    } else {
+      kernels::conv2d_pool2_backward_weights_direct(geom, xs.data<float>(), g.data<float>(), relu_out, a,
+                                                    dw.data<float>(), want_b ? db.data<float>() : nullptr);
+    }
+    return {dx, want_w ? dw : Tensor(), db};
   }
   void release_saved() override {
     x.reset();
+    w.reset();
     out.reset();
     arg = Tensor();
   }
@@ -196,26 +207,33 @@ struct Conv2dPool2Backward : autograd::Node {
 Tensor conv2d_maxpool2(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& p,
                        bool relu) {
   kernels::Conv2dGeom g = conv_geometry(x, weight, bias, p, "conv2d_maxpool2");
-  const bool fused = x.dtype() == DType::Float32 && !autograd::any_requires_grad({&x}) && g.oh >= 2 &&
-                     g.ow >= 2 && kernels::conv2d_direct_supported(g);
-  if (!fused) {
+  // The direct kernel (1-4 input channels, no input gradient) or the Winograd kernels (8+ channels).
+  const bool f32 = x.dtype() == DType::Float32 && g.oh >= 2 && g.ow >= 2;
+  const bool direct = f32 && !autograd::any_requires_grad({&x}) && kernels::conv2d_direct_supported(g);
+  const bool winograd = f32 && !direct && kernels::conv2d_pool2_winograd_supported(g);
+  if (!direct && !winograd) {
     Tensor y = max_pool2d(conv2d(x, weight, bias, p), {2, 2});
     return relu ? ember::relu(y) : y;
   }
   Tensor xc = contiguous_data(x), wc = contiguous_data(weight);
   Tensor bc = bias.defined() ? contiguous_data(bias) : Tensor();
   Tensor out = empty({g.n, g.o, g.oh / 2, g.ow / 2}, x.dtype());
-  const bool grad = autograd::any_requires_grad({&weight, &bias});
+  const bool grad = autograd::any_requires_grad({&x, &weight, &bias});
   Tensor arg = empty({out.numel()}, DType::Bool);
-  kernels::conv2d_pool2_forward_direct(g, xc.data<float>(), wc.data<float>(),
-                                       bc.defined() ? bc.data<float>() : nullptr, relu, out.data<float>(),
-                                       static_cast<uint8_t*>(arg.raw_data()));
+  const float* bp = bc.defined() ? bc.data<float>() : nullptr;
+  auto* ap = static_cast<uint8_t*>(arg.raw_data());
+  if (winograd)
+    kernels::conv2d_pool2_forward_winograd(g, xc.data<float>(), wc.data<float>(), bp, relu, out.data<float>(), ap);
+  else
+    kernels::conv2d_pool2_forward_direct(g, xc.data<float>(), wc.data<float>(), bp, relu, out.data<float>(), ap);
   if (grad) {
     auto n = std::make_shared<Conv2dPool2Backward>();
     n->x = SavedTensor(xc);
+    if (winograd) n->w = SavedTensor(wc);
     n->arg = arg;
     n->geom = g;
     n->relu = relu;
+    n->winograd = winograd;
     if (relu) n->out = SavedTensor(out, true);
     autograd::record(n, {&x, &weight, &bias}, out);
   }

@@ -44,6 +44,10 @@ static test::OpCaseRegistrar rows({
      [](const Inputs& x) { return conv2d_maxpool2(x[0], x[1], Tensor(), {.padding = 1}, false); }},
     {"conv2d_maxpool2_input_grad", "conv2d_maxpool2",
      [](const Inputs& x) { return conv2d_maxpool2(x[0], x[1], x[2], {}, true); }},
+    {"conv2d_maxpool2_winograd", "conv2d_maxpool2",
+     [](const Inputs& x) { return conv2d_maxpool2(x[0], x[1], x[2], {}, true); }},
+    {"conv2d_maxpool2_winograd_same", "conv2d_maxpool2",
+     [](const Inputs& x) { return conv2d_maxpool2(x[0], x[1], Tensor(), {.padding = 1}, false); }},
 });
 
 namespace {
@@ -337,18 +341,24 @@ TEST(Conv2d, DirectKernelMatchesReference) {
 
 namespace {
 
-// conv2d_maxpool2 on an input without gradient (the fused kernel) against the three float32 ops.
+// conv2d_maxpool2 on an input without gradient (or with one: x_grad) through a fused kernel against the three
+// float32 ops.
 void check_conv_pool(const Shape& xs, const Shape& ws, const Conv2dParams& p, bool bias, bool relu,
-                     bool with_nan = false) {
+                     bool with_nan = false, bool x_grad = false) {
   Tensor x = randn(xs);
   if (with_nan) x.data<float>()[x.numel() / 3] = std::nanf("");
+  Tensor x2 = x;
+  if (x_grad) {
+    x.requires_grad_();
+    x2 = clone(x.detach()).requires_grad_();
+  }
   Tensor w = randn(ws).requires_grad_(), b = bias ? randn({ws[0]}).requires_grad_() : Tensor();
   Tensor w2 = clone(w.detach()).requires_grad_();
   Tensor b2 = bias ? clone(b.detach()).requires_grad_() : Tensor();
   Tensor y = conv2d_maxpool2(x, w, b, p, relu);
   ASSERT_TRUE(y.grad_fn() != nullptr);
   EXPECT_STREQ(y.grad_fn()->name(), "conv2d_maxpool2");  // the fused node, not the composition
-  Tensor yr = max_pool2d(conv2d(x, w2, b2, p), {2, 2});
+  Tensor yr = max_pool2d(conv2d(x2, w2, b2, p), {2, 2});
   if (relu) yr = ember::relu(yr);
   ASSERT_EQ(y.shape(), yr.shape());
   auto a = to_f(y), r = to_f(yr);
@@ -365,6 +375,7 @@ void check_conv_pool(const Shape& xs, const Shape& ws, const Conv2dParams& p, bo
   yr.backward(gy);
   expect_near_all(to_f(w.grad()), to_f(w2.grad()), 1e-3f, "conv2d_maxpool2 weight gradient");
   if (bias) expect_near_all(to_f(b.grad()), to_f(b2.grad()), 1e-3f, "conv2d_maxpool2 bias gradient");
+  if (x_grad) expect_near_all(to_f(x.grad()), to_f(x2.grad()), 1e-4f, "conv2d_maxpool2 input gradient");
 }
 
 }  // namespace
@@ -380,6 +391,28 @@ TEST(Conv2d, MaxPool2FusedMatchesComposition) {
   check_conv_pool({2, 2, 40, 37}, {6, 2, 4, 2}, {.padding = {1, 0}}, true, true);    // wide rows (tail)
   check_conv_pool({2, 1, 4, 4}, {3, 1, 3, 3}, {}, true, true);                       // 2x2 -> 1x1
   check_conv_pool({2, 1, 12, 12}, {4, 1, 3, 3}, {}, true, true, /*with_nan=*/true);  // NaN wins
+}
+
+// 3x3 stride-1 layers with 8+ channels: the Winograd output transform pools each 4x4 tile, and the backward
+// passes unpool the gradient as they read it. The composition runs the same Winograd convolution, so the
+// argmaxes agree exactly; rounding differs only in the bias gradient's sum.
+TEST(Conv2d, WinogradMaxPool2FusedMatchesComposition) {
+  if (!kernels::conv2d_pool2_winograd_supported(geom(1, 8, 10, 10, 8, 3, 1, 0, 0, 1, 1)))
+    GTEST_SKIP() << "no AVX2/FMA (or EMBER_CONV_WINOGRAD=0)";
+  rms_scale = 1.f;
+  const bool nan = false, xg = true;
+  check_conv_pool({9, 32, 13, 13}, {64, 32, 3, 3}, {}, true, true, nan, xg);   // the Keras CNN's second layer
+  check_conv_pool({9, 32, 13, 13}, {64, 32, 3, 3}, {}, true, true);            // no input gradient
+  check_conv_pool({3, 8, 12, 12}, {8, 8, 3, 3}, {.padding = 1}, false, false, nan, xg);  // exact tiles
+  check_conv_pool({2, 13, 11, 12}, {21, 13, 3, 3}, {}, true, true, nan, xg);   // odd counts, 9x10 -> 4x5
+  check_conv_pool({1, 16, 9, 11}, {24, 16, 3, 3}, {.padding = Padding::Same}, true, false, nan, xg);  // batch 1
+  check_conv_pool({2, 40, 30, 29}, {16, 40, 3, 3}, {.padding = {2, 1}}, true, true, nan, xg);  // many tiles
+  check_conv_pool({2, 8, 12, 12}, {8, 8, 3, 3}, {.padding = 1}, true, true, /*with_nan=*/true, xg);
+  Tensor x = randn({2, 8, 10, 10}).requires_grad_();
+  EXPECT_STREQ(conv2d_maxpool2(x, randn({8, 8, 3, 3}), Tensor(), {}, true).grad_fn()->name(), "conv2d_maxpool2");
+  // 5x5 and smaller planes stay on the composition (as the convolution stays off the Winograd kernels).
+  EXPECT_FALSE(kernels::conv2d_pool2_winograd_supported(geom(64, 64, 7, 7, 64, 3, 1, 0, 0, 1, 1)));
+  rms_scale = 0.f;
 }
 
 TEST(Conv2d, MaxPool2FallsBackToTheComposition) {

@@ -46,9 +46,11 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor
 Tensor conv2d_relu(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(),
                    const Conv2dParams& p = {});
 // max_pool2d(relu(conv2d(x, weight, bias, p)), 2) (relu optional) as one op. For float32 images with 1-4
-// channels (stride 1, no dilation, one group) whose input needs no gradient (the first layer of a model), the
-// convolution output is pooled while still in cache and never written to memory; otherwise the three ops run
-// one after another. nn::Sequential uses it for Conv2d [ReLU] MaxPool2d(2).
+// channels (stride 1, no dilation, one group) whose input needs no gradient (the first layer of a model), and
+// for float32 3x3 stride-1 layers with 8+ channels on the Winograd kernels (kernels::conv2d_takes_winograd),
+// the convolution output is pooled while still in cache and never written to memory (the Winograd backward
+// reads the unpooled gradient straight from the pooled one); otherwise the three ops run one after another.
+// nn::Sequential uses it for Conv2d [ReLU] MaxPool2d(2).
 Tensor conv2d_maxpool2(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& p,
                        bool relu);
 

@@ -189,18 +189,45 @@ void transform_filters(const float* w, int64_t kk, int64_t nn, int64_t sk, int64
     }
 }
 
+// The gradient of one image's convolution output (pg.c channels, pg.h x pg.w, zero-padded after by pg.pb rows
+// and pg.pr columns) as an NHWC copy with cp channels per pixel, from the gradient of its 2x2 max-pooled
+// output: each pooled gradient goes to its window's argmax (masked by the pooled output > 0 for a ReLU), every
+// other pixel is 0. dy: the image's pooled gradient; off: its offset in p.relu_out and p.arg.
+void unpool_image(const Conv2dGeom& pg, int64_t cp, const float* dy, const Pool2Grad& p, int64_t off,
+                  float* dst) {
+  const int64_t wp = pg.w + pg.pl + pg.pr, ph = pg.h / 2, pw = pg.w / 2, phw = ph * pw;
+  std::fill(dst, dst + (pg.h + pg.pt + pg.pb) * wp * cp, 0.f);
+  for (int64_t c = 0; c < pg.c; ++c) {
+    const float* d = dy + c * phw;
+    const float* r = p.relu_out ? p.relu_out + off + c * phw : nullptr;
+    const uint8_t* a = p.arg + off + c * phw;
+    for (int64_t i = 0; i < ph; ++i)
+      for (int64_t j = 0; j < pw; ++j) {
+        const int64_t k = i * pw + j;
+        if (r && !(r[k] > 0.f)) continue;
+        dst[((2 * i + (a[k] >> 1) + pg.pt) * wp + 2 * j + (a[k] & 1) + pg.pl) * cp + c] = d[k];
+      }
+  }
+}
+
 // NHWC copies of a thread's images, made on demand into a ring of slots: image l (counted from the thread's
 // first) must be asked for in non-decreasing order, and l >= (latest asked) - slots + 1 stays valid.
+// Given pool (relu_out and arg from the first image on), src is the gradient of the pooled output and each copy
+// is the gradient of the convolution output (unpool_image).
 struct ImageRing {
   Conv2dGeom pg;  // c, h, w and the pads around the copy (hp = h + pt + pb rows of wp = w + pl + pr)
   int64_t cp = 8, stride = 0, count = 0, slots = 1, next = 0, img = 0;
   const float* src = nullptr;
+  Pool2Grad pool{};
+  bool pooled = false;
   Buf buf;
   float* base = nullptr;
 
   void reset(const Conv2dGeom& geom, int64_t channels_padded, const float* first, int64_t src_stride,
-             int64_t images, int64_t nslots) {
+             int64_t images, int64_t nslots, const Pool2Grad* pool_grad = nullptr) {
     pg = geom, cp = channels_padded, src = first, stride = src_stride, count = images, slots = nslots;
+    pooled = pool_grad != nullptr;
+    if (pooled) pool = *pool_grad;
     next = 0;
     img = (pg.h + pg.pt + pg.pb) * (pg.w + pg.pl + pg.pr) * cp;
     base = buf.get(slots * img);
@@ -209,10 +236,15 @@ struct ImageRing {
   // at once, in short pieces the hardware prefetchers do not follow.
   const float* image(int64_t l) {
     for (; next <= l; ++next) {
+      float* dst = base + (next % slots) * img;
+      if (pooled) {
+        unpool_image(pg, cp, src + next * stride, pool, next * stride, dst);
+        continue;
+      }
       if (next + 1 < count)
         for (int64_t i = 0; i < stride; i += 16)
           _mm_prefetch(reinterpret_cast<const char*>(src + (next + 1) * stride + i), _MM_HINT_T1);
-      to_nhwc(pg, src + next * stride, 1, cp, base + (next % slots) * img);
+      to_nhwc(pg, src + next * stride, 1, cp, dst);
     }
     return base + (l % slots) * img;
   }
@@ -253,12 +285,51 @@ void transform_tiles(ImageRing& ring, const Tiling& tg, int64_t q0, int64_t cnt,
   }
 }
 
+// 2x2 max pooling of a 4x4 output tile y[pos] (8 channels per vector, positions row-major) into pooled rows
+// pi0, pi0 + 1 and columns pj0, pj0 + 1 (those inside ph x pw) of image l, channels o0 .. o0 + chans - 1 of
+// dst and arg (n, nn, ph, pw); ReLU after the pooling when relu.
+inline void pool_tile(const __m256* y, int64_t l, int64_t o0, int64_t chans, int64_t pi0, int64_t pj0, int64_t nn,
+                      int64_t ph, int64_t pw, bool relu, float* dst, uint8_t* arg) {
+  alignas(32) float best[4][8], idx[4][8];
+  for (int pi = 0; pi < 2; ++pi)
+    for (int pj = 0; pj < 2; ++pj) {
+      const int p0 = 8 * pi + 2 * pj;  // the window's top-left position
+      __m256 b = y[p0], k = _mm256_setzero_ps();
+      const int cand[3] = {p0 + 1, p0 + 4, p0 + 5};
+      for (int t = 0; t < 3; ++t) {
+        const __m256 c = y[cand[t]];
+        const __m256 better = _mm256_or_ps(
+            _mm256_cmp_ps(c, b, _CMP_GT_OQ),
+            _mm256_and_ps(_mm256_cmp_ps(c, c, _CMP_UNORD_Q), _mm256_cmp_ps(b, b, _CMP_ORD_Q)));
+        b = _mm256_blendv_ps(b, c, better);
+        k = _mm256_blendv_ps(k, _mm256_set1_ps(float(t + 1)), better);
+      }
+      if (relu) b = _mm256_max_ps(_mm256_setzero_ps(), b);  // max_ps returns its second operand for a NaN
+      _mm256_store_ps(best[2 * pi + pj], b);
+      _mm256_store_ps(idx[2 * pi + pj], k);
+    }
+  const int64_t phw = ph * pw;
+  for (int pi = 0; pi < 2; ++pi) {
+    if (pi0 + pi >= ph) break;
+    for (int pj = 0; pj < 2; ++pj) {
+      if (pj0 + pj >= pw) break;
+      const int64_t at = (l * nn + o0) * phw + (pi0 + pi) * pw + pj0 + pj;
+      for (int64_t c = 0; c < chans; ++c) {
+        dst[at + c * phw] = best[2 * pi + pj][c];
+        arg[at + c * phw] = uint8_t(idx[2 * pi + pj][c]);
+      }
+    }
+  }
+}
+
 // dst (n, nn, oh, ow) = bias + sum over k of conv(src (n, kk, h, w) zero-padded by (pt, pl), filter),
 // 3x3 stride 1, from the transformed filters u (kp x np per point, kp = round_up(kk, 8), np a multiple of
-// 16). bias (np floats, 0 past nn) may be null.
+// 16). bias (np floats, 0 past nn) may be null. With arg, dst (n, nn, oh / 2, ow / 2) gets the 2x2 max pooling
+// of the output instead (then the ReLU) and arg each window's argmax (2 * row + column; the first maximum in
+// row-major order, a NaN wins, like max_pool2d): the 4x4 tiles hold whole windows.
 void conv_core(int64_t n, int64_t kk, int64_t h, int64_t w, const float* src, int64_t nn, int64_t oh,
                int64_t ow, int64_t pt, int64_t pl, const float* u, int64_t kp, int64_t np, const float* bias,
-               bool relu, float* dst) {
+               bool relu, float* dst, uint8_t* arg = nullptr) {
   const Tiling tg(oh, ow);
   const int64_t hp = 4 * tg.th + 2, wp = 4 * tg.tw + 2;
   Conv2dGeom pg;
@@ -300,9 +371,13 @@ void conv_core(int64_t n, int64_t kk, int64_t h, int64_t w, const float* src, in
             at4(tmp + i * 6, t4);
             for (int j = 0; j < 4; ++j) {
               __m256 r = _mm256_add_ps(t4[j], bv);
-              if (relu) r = _mm256_max_ps(r, zero);
+              if (relu && !arg) r = _mm256_max_ps(r, zero);
               y[i * 4 + j] = r;
             }
+          }
+          if (arg) {
+            pool_tile(y, l, o0, std::min<int64_t>(8, nn - o0), i0 / 2, j0 / 2, nn, oh / 2, ow / 2, relu, dst, arg);
+            continue;
           }
           // y[pos][channel] -> per channel, positions 0-7 (rows 0-1) and 8-15 (rows 2-3).
           transpose8(y[0], y[1], y[2], y[3], y[4], y[5], y[6], y[7]);
@@ -359,6 +434,11 @@ bool supported(const Conv2dGeom& g) {
 }
 
 void forward(const Conv2dGeom& g, const float* x, const float* w, const float* b, float* y, bool relu) {
+  forward_pool2(g, x, w, b, relu, y, nullptr);
+}
+
+void forward_pool2(const Conv2dGeom& g, const float* x, const float* w, const float* b, bool relu, float* y,
+                   uint8_t* arg) {
   const int64_t kp = round_up(g.c, 8), np = round_up(g.o, NR);
   thread_local Buf ubuf, bbuf;
   float* u = ubuf.get(kPoints * kp * np);
@@ -369,10 +449,10 @@ void forward(const Conv2dGeom& g, const float* x, const float* w, const float* b
     std::fill(bias, bias + np, 0.f);
     std::copy(b, b + g.o, bias);
   }
-  conv_core(g.n, g.c, g.h, g.w, x, g.o, g.oh, g.ow, g.pt, g.pl, u, kp, np, bias, relu, y);
+  conv_core(g.n, g.c, g.h, g.w, x, g.o, g.oh, g.ow, g.pt, g.pl, u, kp, np, bias, relu, y, arg);
 }
 
-void backward_data(const Conv2dGeom& g, const float* dy, const float* w, float* dx) {
+void backward_data(const Conv2dGeom& g, const float* dy, const float* w, float* dx, const Pool2Grad* pool) {
   // The adjoint of the forward algorithm, on the forward's tiles (4x4 blocks of dy, 9 for an 11x11 plane,
   // where a convolution of dy padded by 2 would need 16 for the 13x13 dx): each tile's 6x6 patch of the
   // padded dx gets B [ (G w G^T) (.) (A dy-tile A^T) ] B^T, summed over the output channels by one GEMM per
@@ -399,7 +479,9 @@ void backward_data(const Conv2dGeom& g, const float* dy, const float* w, float* 
     int64_t n0, n1;
     thread_images(g.n, t, nt, n0, n1);
     const int64_t slots = ceil_div(tb, tg.tiles) + 1;
-    ring.reset(dg, kp, dy + n0 * g.o * ohw, g.o * ohw, n1 - n0, slots);
+    const int64_t dys = pool ? g.o * (g.oh / 2) * (g.ow / 2) : g.o * ohw;  // floats of dy per image
+    const Pool2Grad tpool = pool ? pool->from(n0 * dys) : Pool2Grad{};
+    ring.reset(dg, kp, dy + n0 * dys, dys, n1 - n0, slots, pool ? &tpool : nullptr);
     float* z = zbuf.get(kPoints * tb * kp);
     float* m = mbuf.get(kPoints * tb * np);
     float* acc = abuf.get(slots * acc_img);
@@ -442,7 +524,8 @@ void backward_data(const Conv2dGeom& g, const float* dy, const float* w, float* 
   });
 }
 
-void backward_weights(const Conv2dGeom& g, const float* x, const float* dy, float* dw, float* db) {
+void backward_weights(const Conv2dGeom& g, const float* x, const float* dy, float* dw, float* db,
+                      const Pool2Grad* pool) {
   // dW[o][c] (3x3) = sum over images and 4x4 tiles of dy of A'^T [ (G' dy-tile G'^T) (.) (B^T x-patch B) ] A'
   // where the 6x6 x-patch starts at the tile's origin (in padded coordinates). In the transform domain the
   // sum over tiles is one GEMM per point: M[pt][o][c] = sum over tiles D[pt][tile][o] X[pt][tile][c].
@@ -460,7 +543,9 @@ void backward_weights(const Conv2dGeom& g, const float* x, const float* dy, floa
   const int64_t dwp = 4 * tg.tw;
   const int64_t tb = std::clamp<int64_t>(kBlockBytes / (kPoints * 4 * (oa + cp)), 4, 256);
   const int64_t nt = std::max<int64_t>(1, std::min<int64_t>(num_threads(), g.n));
-  const int64_t chw = g.c * g.h * g.w, ohw = g.oh * g.ow, accn = kPoints * mb * MR * cp;
+  const int64_t chw = g.c * g.h * g.w, accn = kPoints * mb * MR * cp;
+  // dy per image and output channel: the convolution's output plane, or the pooled one.
+  const int64_t dplane = pool ? (g.oh / 2) * (g.ow / 2) : g.oh * g.ow;
   const ThreadPartials parts(nt, accn, g.o);
   for_threads(nt, [&](int64_t t) {
     thread_local ImageRing xring, dring;
@@ -469,7 +554,8 @@ void backward_weights(const Conv2dGeom& g, const float* x, const float* dy, floa
     thread_images(g.n, t, nt, n0, n1);
     const int64_t slots = ceil_div(tb, tg.tiles) + 1;
     xring.reset(xg, cp, x + n0 * chw, chw, n1 - n0, slots);
-    dring.reset(dg, oa, dy + n0 * g.o * ohw, g.o * ohw, n1 - n0, slots);
+    const Pool2Grad tpool = pool ? pool->from(n0 * g.o * dplane) : Pool2Grad{};
+    dring.reset(dg, oa, dy + n0 * g.o * dplane, g.o * dplane, n1 - n0, slots, pool ? &tpool : nullptr);
     float* dv = dbuf.get(kPoints * tb * oa + MR);
     float* xv = xbuf.get(kPoints * tb * cp);
     const int64_t ds = tb * oa, xs = tb * cp;
@@ -493,10 +579,16 @@ void backward_weights(const Conv2dGeom& g, const float* x, const float* dy, floa
       std::vector<double>& bsum = parts.bias(t);
       for (int64_t l = n0; l < n1; ++l)
         for (int64_t o = 0; o < g.o; ++o) {
-          const float* d = dy + (l * g.o + o) * ohw;
+          const int64_t at = (l * g.o + o) * dplane;
+          const float* d = dy + at;
           float s = 0;
+          if (pool && pool->relu_out) {
+            const float* r = pool->relu_out + at;
+            for (int64_t q = 0; q < dplane; ++q) s += r[q] > 0.f ? d[q] : 0.f;
+          } else {
 #pragma omp simd reduction(+ : s)
-          for (int64_t q = 0; q < ohw; ++q) s += d[q];
+            for (int64_t q = 0; q < dplane; ++q) s += d[q];
+          }
           bsum[size_t(o)] += s;
         }
     }
@@ -542,8 +634,9 @@ bool supported(const Conv2dGeom&) {
   return false;
 }
 void forward(const Conv2dGeom&, const float*, const float*, const float*, float*, bool) {}
-void backward_data(const Conv2dGeom&, const float*, const float*, float*) {}
-void backward_weights(const Conv2dGeom&, const float*, const float*, float*, float*) {}
+void forward_pool2(const Conv2dGeom&, const float*, const float*, const float*, bool, float*, uint8_t*) {}
+void backward_data(const Conv2dGeom&, const float*, const float*, float*, const Pool2Grad*) {}
+void backward_weights(const Conv2dGeom&, const float*, const float*, float*, float*, const Pool2Grad*) {}
 
 #endif
 

@@ -2,6 +2,8 @@
 // (conv_winograd.cpp), used by conv.cpp for the middle layers of image models (8+ input channels).
 #pragma once
 
+#include <cstdint>
+
 #include "ember/kernels/conv.h"
 
 namespace ember::kernels::conv_winograd {
@@ -17,7 +19,23 @@ bool set_enabled(bool on);  // returns the previous setting
 bool fits(int64_t h, int64_t w);
 
 void forward(const Conv2dGeom& g, const float* x, const float* w, const float* b, float* y, bool relu);
-void backward_data(const Conv2dGeom& g, const float* dy, const float* w, float* dx);
-void backward_weights(const Conv2dGeom& g, const float* x, const float* dy, float* dw, float* db);
+// The convolution followed by 2x2 stride-2 max pooling (floor) and, when relu, a ReLU, pooled inside the
+// output transform: y and arg are (n, o, oh / 2, ow / 2), arg the argmax's window index (2 * row + column).
+void forward_pool2(const Conv2dGeom& g, const float* x, const float* w, const float* b, bool relu, float* y,
+                   uint8_t* arg);
+
+// What the backward passes need to turn the gradient of a pooled output (forward_pool2) into the gradient of
+// the convolution output as they read it: the argmax per pooled output and, after a ReLU, the pooled output
+// (its gradient passes where it is > 0); relu_out is null without a ReLU.
+struct Pool2Grad {
+  const float* relu_out = nullptr;
+  const uint8_t* arg = nullptr;
+  Pool2Grad from(int64_t off) const { return {relu_out ? relu_out + off : nullptr, arg + off}; }
+};
+// With pool, dy is the gradient of the pooled output (n, o, oh / 2, ow / 2).
+void backward_data(const Conv2dGeom& g, const float* dy, const float* w, float* dx,
+                   const Pool2Grad* pool = nullptr);
+void backward_weights(const Conv2dGeom& g, const float* x, const float* dy, float* dw, float* db,
+                      const Pool2Grad* pool = nullptr);
 
 }  // namespace ember::kernels::conv_winograd
