@@ -2,8 +2,11 @@
 // that use it, against the GEMM path.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <limits>
+#include <thread>
 #include <vector>
 
 #include "ember/autograd/grad_mode.h"
@@ -313,4 +316,60 @@ TEST(GemvTransposed, LinearCacheFollowsWeightUpdates) {
   // A dense input (above the density limit) falls back to gemv.
   Tensor xd = randn({1, in}, &g);
   for (int i = 0; i < 2; ++i) expect_cached_matches(xd, w3, b, cache, "dense input");
+}
+
+// Above 2^18 multiply-adds with 2+ threads the nonzero rows are summed in two fixed halves (split_run): the same
+// bits on every call, whether the spinning helper took a half or the caller ran both (after a pause the helper
+// is asleep and usually too late), and close to the double reference.
+TEST(GemvTransposed, SplitHalvesAreDeterministic) {
+  Generator g(41);
+  const int64_t n = 128, k = 5408;
+  Tensor w = randn({n, k}, &g), b = randn({n}, &g);
+  std::vector<float> wt(k * kernels::gemv_transposed_ld(n));
+  ASSERT_TRUE(kernels::gemv_pack_transposed(n, k, w.data<float>(), k, wt.data()));
+  std::vector<float> x = half_zeros(k, g);
+  const int saved = num_threads();
+  set_num_threads(std::max(saved, 2));
+  std::vector<float> first(n), y(n);
+  ASSERT_TRUE(kernels::gemv_transposed_skip_zeros(n, k, wt.data(), x.data(), b.data<float>(), false,
+                                                  first.data(), 1.0));
+  for (int r = 0; r < 300; ++r) {
+    if (r % 50 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    ASSERT_TRUE(
+        kernels::gemv_transposed_skip_zeros(n, k, wt.data(), x.data(), b.data<float>(), false, y.data(), 1.0));
+    ASSERT_EQ(y, first) << "call " << r;
+  }
+  set_num_threads(saved);
+  const float* pw = w.data<float>();
+  for (int64_t j = 0; j < n; ++j) {
+    double acc = b.data<float>()[j], mag = std::abs(acc);
+    for (int64_t p = 0; p < k; ++p) acc += double(pw[j * k + p]) * x[p], mag += std::abs(double(pw[j * k + p]) * x[p]);
+    EXPECT_NEAR(first[j], acc, 1e-6 * (mag + 1)) << "row " << j;
+  }
+}
+
+// split_run calls every chunk exactly once per call: back to back (helper spinning), after pauses (helper
+// asleep), from two threads at once (one of them runs inline), and when a chunk calls it again (inline).
+TEST(SplitRun, RunsEachChunkOnce) {
+  const int saved = num_threads();
+  set_num_threads(std::max(saved, 2));
+  auto check = [](int calls, bool pauses) {
+    for (int r = 0; r < calls; ++r) {
+      const int64_t chunks = 1 + r % 5;
+      std::vector<std::atomic<int>> hits(static_cast<size_t>(chunks));
+      for (auto& h : hits) h = 0;
+      split_run(chunks, [&](int64_t i) { hits[size_t(i)].fetch_add(1); });
+      for (int64_t i = 0; i < chunks; ++i) ASSERT_EQ(hits[size_t(i)].load(), 1) << "chunk " << i;
+      if (pauses && r % 20 == 0) std::this_thread::sleep_for(std::chrono::microseconds(300));
+    }
+  };
+  check(2000, false);
+  check(200, true);
+  std::thread other([&] { check(1000, false); });
+  check(1000, false);
+  other.join();
+  std::atomic<int> inner{0};
+  split_run(2, [&](int64_t) { split_run(3, [&](int64_t) { inner.fetch_add(1); }); });
+  EXPECT_EQ(inner.load(), 6);
+  set_num_threads(saved);
 }

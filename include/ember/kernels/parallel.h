@@ -15,6 +15,7 @@ void set_num_threads(int n);
 
 namespace detail {
 void parallel_run(int64_t begin, int64_t end, void* ctx, void (*fn)(void*, int64_t, int64_t));
+void split_run(int64_t chunks, void* ctx, void (*fn)(void*, int64_t));
 }
 
 // Calls f(lo, hi) on disjoint chunks covering [begin, end). Runs inline when the range is below `grain`
@@ -26,6 +27,18 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain, F&& f) {
     return;
   }
   detail::parallel_run(begin, end, &f, [](void* ctx, int64_t lo, int64_t hi) { (*static_cast<std::remove_reference_t<F>*>(ctx))(lo, hi); });
+}
+
+// Calls f(i) once for each i in [0, chunks), for latency-bound work of some tens of µs (batch-1 inference):
+// on the calling thread and on one helper thread that keeps spinning for a short while (~100 µs) after each
+// call, so that back-to-back calls do not pay the 10-100 µs of waking a sleeping OpenMP thread on these VMs.
+// The caller runs every chunk the helper has not claimed, so a sleeping or descheduled helper costs only the
+// wake-up notice; which thread runs a chunk must not change the result, and f must not throw. Runs the
+// chunks in order on the calling thread when only one thread is available, inside a parallel region, when
+// another call holds the helper (concurrent callers, or f calling split_run), or for more than 65535 chunks.
+template <typename F>
+void split_run(int64_t chunks, F&& f) {
+  detail::split_run(chunks, &f, [](void* ctx, int64_t i) { (*static_cast<std::remove_reference_t<F>*>(ctx))(i); });
 }
 
 }  // namespace ember

@@ -3,7 +3,16 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdlib>
+#include <mutex>
+#include <thread>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 namespace ember {
 
@@ -45,6 +54,112 @@ void parallel_run(int64_t begin, int64_t end, void* ctx, void (*fn)(void*, int64
     if (hi > lo) fn(ctx, lo, hi);
   }
 }
+namespace {
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
+
+// The helper of split_run. A task is published as one word, `state` = epoch << 32 | chunks << 16 | next chunk
+// to claim; a chunk is claimed by a compare-exchange of that word, so a thread holding an older word can never
+// claim from a newer task (nor check an old index against a new chunk count). The caller publishes a new task
+// only after every chunk of the previous one is done, so the function and context read after a successful
+// claim are those of the claimed task.
+class SplitPool {
+ public:
+  static SplitPool& get() {
+    static SplitPool* pool = new SplitPool();  // never destroyed: the detached helper may outlive exit()
+    return *pool;
+  }
+
+  // False (nothing run) when another call holds the pool: concurrent callers, or a chunk calling back in.
+  bool try_run(int64_t chunks, void* ctx, void (*fn)(void*, int64_t)) {
+    if (busy_.exchange(true, std::memory_order_acquire)) return false;
+    run(chunks, ctx, fn);
+    busy_.store(false, std::memory_order_release);
+    return true;
+  }
+
+ private:
+  void run(int64_t chunks, void* ctx, void (*fn)(void*, int64_t)) {
+    fn_.store(fn, std::memory_order_relaxed);
+    ctx_.store(ctx, std::memory_order_relaxed);
+    done_.store(0, std::memory_order_relaxed);
+    const uint64_t epoch = (state_.load(std::memory_order_relaxed) >> 32) + 1;
+    state_.store(epoch << 32 | uint64_t(chunks) << 16, std::memory_order_seq_cst);
+    if (sleeping_.load(std::memory_order_seq_cst)) {
+      std::lock_guard<std::mutex> lock(mu_);
+      cv_.notify_one();
+    }
+    work(epoch);
+    while (done_.load(std::memory_order_acquire) < chunks) cpu_relax();
+  }
+
+  static constexpr auto kSpin = std::chrono::microseconds(100);
+
+  SplitPool() { std::thread([this] { helper(); }).detach(); }
+
+  // Claims and runs chunks of the given epoch until none is left.
+  void work(uint64_t epoch) {
+    uint64_t s = state_.load(std::memory_order_acquire);
+    for (;;) {
+      if (s >> 32 != epoch) return;
+      const int64_t i = int64_t(s & 0xffff), chunks = int64_t(s >> 16 & 0xffff);
+      if (i >= chunks) return;
+      if (!state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+      fn_.load(std::memory_order_relaxed)(ctx_.load(std::memory_order_relaxed), i);
+      done_.fetch_add(1, std::memory_order_release);
+      s = state_.load(std::memory_order_acquire);
+    }
+  }
+
+  void helper() {
+    uint64_t seen = 0;
+    for (;;) {
+      // Spin for a new task, then sleep until one is published.
+      auto start = std::chrono::steady_clock::now();
+      uint64_t epoch = state_.load(std::memory_order_acquire) >> 32;
+      for (int n = 0; epoch == seen; ++n) {
+        cpu_relax();
+        if ((n & 255) == 255 && std::chrono::steady_clock::now() - start > kSpin) {
+          std::unique_lock<std::mutex> lock(mu_);
+          sleeping_.store(true, std::memory_order_seq_cst);
+          cv_.wait(lock, [&] { return state_.load(std::memory_order_seq_cst) >> 32 != seen; });
+          sleeping_.store(false, std::memory_order_relaxed);
+          start = std::chrono::steady_clock::now();
+        }
+        epoch = state_.load(std::memory_order_acquire) >> 32;
+      }
+      seen = epoch;
+      work(epoch);
+    }
+  }
+
+  std::atomic<uint64_t> state_{0};
+  std::atomic<int64_t> done_{0};
+  std::atomic<void (*)(void*, int64_t)> fn_{nullptr};
+  std::atomic<void*> ctx_{nullptr};
+  std::atomic<bool> sleeping_{false}, busy_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+};
+
+}  // namespace
+
+void split_run(int64_t chunks, void* ctx, void (*fn)(void*, int64_t)) {
+  if (chunks <= 0) return;
+  if (chunks == 1 || chunks > 0xffff || num_threads() <= 1 || omp_in_parallel()) {
+    for (int64_t i = 0; i < chunks; ++i) fn(ctx, i);
+    return;
+  }
+  if (!SplitPool::get().try_run(chunks, ctx, fn))
+    for (int64_t i = 0; i < chunks; ++i) fn(ctx, i);
+}
+
 }  // namespace detail
 
 }  // namespace ember
