@@ -1,5 +1,6 @@
-// Parallel loops over the 2 cores through OpenMP (the same pool oneDNN uses). Work is split statically, so
-// results are bitwise identical for a given thread count.
+// Parallel loops over the cores. Work is split statically, so results are bitwise identical for a given thread
+// count. With 2 threads (this machine) the loops run on split_run's spinning helper (below); otherwise on
+// OpenMP's pool (the one oneDNN uses).
 //
 //   ember::parallel_for(0, n, 32768, [&](int64_t lo, int64_t hi) { for (i = lo; i < hi; ++i) ...; });
 #pragma once
@@ -12,6 +13,10 @@ namespace ember {
 // Number of threads Ember's kernels use (defaults to OpenMP's; EMBER_NUM_THREADS or OMP_NUM_THREADS set it).
 int num_threads();
 void set_num_threads(int n);
+
+// True inside a parallel_for / split_run chunk or an OpenMP parallel region: a kernel called from there runs
+// on the calling thread only (e.g. gemm keeps dnnl_sgemm from starting an OpenMP team of its own).
+bool in_parallel();
 
 namespace detail {
 void parallel_run(int64_t begin, int64_t end, void* ctx, void (*fn)(void*, int64_t, int64_t));

@@ -4,6 +4,7 @@
 #include <oneapi/dnnl/dnnl.h>
 
 #include "ember/core/error.h"
+#include "ember/kernels/parallel.h"
 
 namespace ember::kernels {
 
@@ -18,8 +19,10 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const 
   // A small product (a batch-1 layer, a bias-sized update) finishes in a few microseconds on one core, less
   // than waking the other OpenMP thread costs on a busy machine: run it on the calling thread only.
   // omp_set_num_threads only changes this thread's ICV, which dnnl_sgemm reads for its thread count.
+  // Inside a parallel_for chunk (which may run on split_run's helper, not an OpenMP thread) it runs serially
+  // too; inside an OpenMP region dnnl_sgemm is serial by itself.
   constexpr int64_t kSerialMacs = int64_t(1) << 18;
-  const bool serial = m * n * k <= kSerialMacs && !omp_in_parallel();
+  const bool serial = (m * n * k <= kSerialMacs || in_parallel()) && !omp_in_parallel();
   const int prev_threads = serial ? omp_get_max_threads() : 0;
   if (serial && prev_threads > 1) omp_set_num_threads(1);
   dnnl_status_t st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);

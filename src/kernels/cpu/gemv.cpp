@@ -301,7 +301,7 @@ void gemv(int64_t n, int64_t k, const float* w, int64_t ldw, const float* x, con
   // weight, where one core needs 150+ µs.
   constexpr int64_t kParallelMacs = int64_t(1) << 21;
   const int64_t blocks = (n + 3) / 4;
-  if (n * k < kParallelMacs || blocks < 2 || omp_in_parallel()) {
+  if (n * k < kParallelMacs || blocks < 2 || in_parallel()) {
     gemv_rows(0, n, k, w, ldw, x, bias, relu, y);
     return;
   }

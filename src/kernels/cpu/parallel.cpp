@@ -42,19 +42,14 @@ void set_num_threads(int n) {
 }
 
 namespace detail {
-void parallel_run(int64_t begin, int64_t end, void* ctx, void (*fn)(void*, int64_t, int64_t)) {
-  int nt = num_threads();
-#pragma omp parallel num_threads(nt)
-  {
-    int t = omp_get_thread_num();
-    int n = omp_get_num_threads();
-    int64_t len = end - begin;
-    int64_t lo = begin + len * t / n;
-    int64_t hi = begin + len * (t + 1) / n;
-    if (hi > lo) fn(ctx, lo, hi);
-  }
-}
 namespace {
+
+thread_local int chunk_depth = 0;  // > 0 while this thread runs a split_run chunk
+
+struct InChunk {
+  InChunk() { ++chunk_depth; }
+  ~InChunk() { --chunk_depth; }
+};
 
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -96,7 +91,11 @@ class SplitPool {
       cv_.notify_one();
     }
     work(epoch);
-    while (done_.load(std::memory_order_acquire) < chunks) cpu_relax();
+    // The helper is running a chunk: wait, giving the CPU away now and then in case it shares this one.
+    for (int n = 1; done_.load(std::memory_order_acquire) < chunks; ++n) {
+      cpu_relax();
+      if (n % 1024 == 0) std::this_thread::yield();
+    }
   }
 
   static constexpr auto kSpin = std::chrono::microseconds(100);
@@ -111,7 +110,10 @@ class SplitPool {
       const int64_t i = int64_t(s & 0xffff), chunks = int64_t(s >> 16 & 0xffff);
       if (i >= chunks) return;
       if (!state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
-      fn_.load(std::memory_order_relaxed)(ctx_.load(std::memory_order_relaxed), i);
+      {
+        InChunk in;
+        fn_.load(std::memory_order_relaxed)(ctx_.load(std::memory_order_relaxed), i);
+      }
       done_.fetch_add(1, std::memory_order_release);
       s = state_.load(std::memory_order_acquire);
     }
@@ -125,6 +127,9 @@ class SplitPool {
       uint64_t epoch = state_.load(std::memory_order_acquire) >> 32;
       for (int n = 0; epoch == seen; ++n) {
         cpu_relax();
+        // Every ~2-5 µs: let any other runnable thread of this CPU (an OpenMP thread of oneDNN) go first, and
+        // after kSpin without work, sleep.
+        if ((n & 255) == 255) std::this_thread::yield();
         if ((n & 255) == 255 && std::chrono::steady_clock::now() - start > kSpin) {
           std::unique_lock<std::mutex> lock(mu_);
           sleeping_.store(true, std::memory_order_seq_cst);
@@ -152,14 +157,41 @@ class SplitPool {
 
 void split_run(int64_t chunks, void* ctx, void (*fn)(void*, int64_t)) {
   if (chunks <= 0) return;
-  if (chunks == 1 || chunks > 0xffff || num_threads() <= 1 || omp_in_parallel()) {
+  if (chunks == 1 || chunks > 0xffff || num_threads() <= 1 || omp_in_parallel() ||
+      !SplitPool::get().try_run(chunks, ctx, fn)) {
+    InChunk in;
     for (int64_t i = 0; i < chunks; ++i) fn(ctx, i);
+  }
+}
+
+void parallel_run(int64_t begin, int64_t end, void* ctx, void (*fn)(void*, int64_t, int64_t)) {
+  const int nt = num_threads();
+  const int64_t len = end - begin;
+  // Two threads (this machine): the split pool, whose helper spins between the close-together parallel loops
+  // of a training step instead of sleeping like a passive OpenMP thread (waking one costs 10-100 µs here), and
+  // whose caller takes the helper's half itself when the helper is not there in time. The halves are the same
+  // as OpenMP's static split, so the results are too.
+  if (nt == 2 && !omp_in_parallel()) {
+    ember::split_run(2, [&](int64_t c) {
+      const int64_t lo = begin + len * c / 2, hi = begin + len * (c + 1) / 2;
+      if (hi > lo) fn(ctx, lo, hi);
+    });
     return;
   }
-  if (!SplitPool::get().try_run(chunks, ctx, fn))
-    for (int64_t i = 0; i < chunks; ++i) fn(ctx, i);
+#pragma omp parallel num_threads(nt)
+  {
+    int t = omp_get_thread_num();
+    int n = omp_get_num_threads();
+    int64_t lo = begin + len * t / n;
+    int64_t hi = begin + len * (t + 1) / n;
+    if (hi > lo) fn(ctx, lo, hi);
+  }
 }
 
 }  // namespace detail
+
+bool in_parallel() {
+  return omp_in_parallel() || detail::chunk_depth > 0;
+}
 
 }  // namespace ember
