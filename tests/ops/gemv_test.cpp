@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -371,5 +372,32 @@ TEST(SplitRun, RunsEachChunkOnce) {
   std::atomic<int> inner{0};
   split_run(2, [&](int64_t) { split_run(3, [&](int64_t) { inner.fetch_add(1); }); });
   EXPECT_EQ(inner.load(), 6);
+  set_num_threads(saved);
+}
+
+// An exception thrown in a chunk (on either thread) reaches the caller after the other chunks are done, and the
+// helper is usable afterwards; parallel_for on two threads goes the same way.
+TEST(SplitRun, ExceptionReachesCallerAndPoolStaysUsable) {
+  const int saved = num_threads();
+  set_num_threads(std::max(saved, 2));
+  for (int64_t bad : {0, 1}) {
+    std::atomic<int> ran{0};
+    EXPECT_THROW(split_run(2,
+                           [&](int64_t i) {
+                             ran.fetch_add(1);
+                             if (i == bad) throw std::runtime_error("chunk failed");
+                           }),
+                 std::runtime_error);
+    EXPECT_GE(ran.load(), 1);
+  }
+  EXPECT_THROW(parallel_for(0, 100, 0,
+                            [&](int64_t lo, int64_t) {
+                              if (lo > 0) throw std::runtime_error("second half failed");
+                            }),
+               std::runtime_error);
+  std::vector<std::atomic<int>> hits(static_cast<size_t>(4));
+  for (auto& h : hits) h = 0;
+  split_run(4, [&](int64_t i) { hits[size_t(i)].fetch_add(1); });
+  for (auto& h : hits) EXPECT_EQ(h.load(), 1);
   set_num_threads(saved);
 }

@@ -38,7 +38,8 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain, F&& f) {
 // on the calling thread and on one helper thread that keeps spinning for a short while (~100 µs) after each
 // call, so that back-to-back calls do not pay the 10-100 µs of waking a sleeping OpenMP thread on these VMs.
 // The caller runs every chunk the helper has not claimed, so a sleeping or descheduled helper costs only the
-// wake-up notice; which thread runs a chunk must not change the result, and f must not throw. Runs the
+// wake-up notice; which thread runs a chunk must not change the result. If chunks throw, the first exception
+// is rethrown once every started chunk has finished (the inline loop below stops at the first). Runs the
 // chunks in order on the calling thread when only one thread is available, inside a parallel region, when
 // another call holds the helper (concurrent callers, or f calling split_run), or for more than 65535 chunks.
 template <typename F>

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <exception>
 #include <mutex>
 #include <thread>
 
@@ -72,10 +73,15 @@ class SplitPool {
   }
 
   // False (nothing run) when another call holds the pool: concurrent callers, or a chunk calling back in.
+  // The first exception a chunk throws is rethrown here after every chunk has finished (the others still
+  // run: they may use the caller's stack).
   bool try_run(int64_t chunks, void* ctx, void (*fn)(void*, int64_t)) {
     if (busy_.exchange(true, std::memory_order_acquire)) return false;
     run(chunks, ctx, fn);
+    std::exception_ptr error;
+    std::swap(error, error_);
     busy_.store(false, std::memory_order_release);
+    if (error) std::rethrow_exception(error);
     return true;
   }
 
@@ -110,9 +116,12 @@ class SplitPool {
       const int64_t i = int64_t(s & 0xffff), chunks = int64_t(s >> 16 & 0xffff);
       if (i >= chunks) return;
       if (!state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
-      {
+      try {
         InChunk in;
         fn_.load(std::memory_order_relaxed)(ctx_.load(std::memory_order_relaxed), i);
+      } catch (...) {  // handed to the caller, which rethrows it once every chunk is done
+        std::lock_guard<std::mutex> lock(error_mu_);
+        if (!error_) error_ = std::current_exception();
       }
       done_.fetch_add(1, std::memory_order_release);
       s = state_.load(std::memory_order_acquire);
@@ -149,8 +158,9 @@ class SplitPool {
   std::atomic<void (*)(void*, int64_t)> fn_{nullptr};
   std::atomic<void*> ctx_{nullptr};
   std::atomic<bool> sleeping_{false}, busy_{false};
-  std::mutex mu_;
+  std::mutex mu_, error_mu_;
   std::condition_variable cv_;
+  std::exception_ptr error_;
 };
 
 }  // namespace
