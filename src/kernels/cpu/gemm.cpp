@@ -1,6 +1,8 @@
 #include "ember/kernels/gemm.h"
 
 #include <omp.h>
+
+#include <algorithm>
 #include <oneapi/dnnl/dnnl.h>
 
 #include "ember/core/error.h"
@@ -23,6 +25,21 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const 
   // too; inside an OpenMP region dnnl_sgemm is serial by itself.
   constexpr int64_t kSerialMacs = int64_t(1) << 18;
   const bool serial = (m * n * k <= kSerialMacs || in_parallel()) && !omp_in_parallel();
+  // Two threads: the larger of C's dimensions is halved on split_run (each half a serial dnnl_sgemm, called
+  // back through here inside the chunk) rather than handed to dnnl_sgemm's OpenMP team, whose sleeping worker
+  // takes 10-100 µs to wake on these VMs. Every element of C is still summed over k by one serial call.
+  if (!serial && !omp_in_parallel() && num_threads() == 2 && std::max(m, n) >= 32) {
+    split_run(2, [&](int64_t h) {
+      if (m >= n) {
+        const int64_t m0 = h * (m / 2), mh = h == 0 ? m / 2 : m - m / 2;
+        gemm(ta, tb, mh, n, k, alpha, ta ? a + m0 : a + m0 * lda, lda, b, ldb, beta, c + m0 * ldc, ldc);
+      } else {
+        const int64_t n0 = h * (n / 2), nh = h == 0 ? n / 2 : n - n / 2;
+        gemm(ta, tb, m, nh, k, alpha, a, lda, tb ? b + n0 * ldb : b + n0, ldb, beta, c + n0, ldc);
+      }
+    });
+    return;
+  }
   const int prev_threads = serial ? omp_get_max_threads() : 0;
   if (serial && prev_threads > 1) omp_set_num_threads(1);
   dnnl_status_t st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
