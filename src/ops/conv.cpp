@@ -164,8 +164,8 @@ Tensor conv2d_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, co
 
 namespace {
 
-// The fused convolution + 2x2 max pooling (+ ReLU). The direct kernel (first layers) gives only the weight and
-// bias gradients (the input needs none there); the Winograd kernels give the input gradient too.
+// The fused convolution + 2x2 max pooling (+ ReLU). The direct kernel (first layers) gives only the weight
+// and bias gradients (the input needs none there); the Winograd kernels give the input gradient too.
 struct Conv2dPool2Backward : autograd::Node {
   SavedTensor x, w, out;  // w only for the Winograd kernels
   Tensor arg;             // uint8 window index per output, stored in a Bool tensor
@@ -184,10 +184,10 @@ struct Conv2dPool2Backward : autograd::Node {
     if (want_b) db = empty({geom.o}, xs.dtype());
     if (winograd) {
       if (want_x) dx = empty(xs.shape(), xs.dtype());
-      kernels::conv2d_pool2_backward_winograd(geom, xs.data<float>(), w.get(this).data<float>(), g.data<float>(),
-                                              relu_out, a, want_x ? dx.data<float>() : nullptr,
-                                              dw.defined() ? dw.data<float>() : nullptr,
-                                              want_b ? db.data<float>() : nullptr);
+      kernels::conv2d_pool2_backward_winograd(
+          geom, xs.data<float>(), w.get(this).data<float>(), g.data<float>(), relu_out, a,
+          want_x ? dx.data<float>() : nullptr, dw.defined() ? dw.data<float>() : nullptr,
+          want_b ? db.data<float>() : nullptr);
     } else {
       kernels::conv2d_pool2_backward_weights_direct(geom, xs.data<float>(), g.data<float>(), relu_out, a,
                                                     dw.data<float>(), want_b ? db.data<float>() : nullptr);
@@ -223,9 +223,11 @@ Tensor conv2d_maxpool2(const Tensor& x, const Tensor& weight, const Tensor& bias
   const float* bp = bc.defined() ? bc.data<float>() : nullptr;
   auto* ap = static_cast<uint8_t*>(arg.raw_data());
   if (winograd)
-    kernels::conv2d_pool2_forward_winograd(g, xc.data<float>(), wc.data<float>(), bp, relu, out.data<float>(), ap);
+    kernels::conv2d_pool2_forward_winograd(g, xc.data<float>(), wc.data<float>(), bp, relu, out.data<float>(),
+                                           ap);
   else
-    kernels::conv2d_pool2_forward_direct(g, xc.data<float>(), wc.data<float>(), bp, relu, out.data<float>(), ap);
+    kernels::conv2d_pool2_forward_direct(g, xc.data<float>(), wc.data<float>(), bp, relu, out.data<float>(),
+                                         ap);
   if (grad) {
     auto n = std::make_shared<Conv2dPool2Backward>();
     n->x = SavedTensor(xc);

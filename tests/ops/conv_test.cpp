@@ -401,15 +401,17 @@ TEST(Conv2d, WinogradMaxPool2FusedMatchesComposition) {
     GTEST_SKIP() << "no AVX2/FMA (or EMBER_CONV_WINOGRAD=0)";
   rms_scale = 1.f;
   const bool nan = false, xg = true;
-  check_conv_pool({9, 32, 13, 13}, {64, 32, 3, 3}, {}, true, true, nan, xg);   // the Keras CNN's second layer
-  check_conv_pool({9, 32, 13, 13}, {64, 32, 3, 3}, {}, true, true);            // no input gradient
+  check_conv_pool({9, 32, 13, 13}, {64, 32, 3, 3}, {}, true, true, nan, xg);  // the Keras CNN's second layer
+  check_conv_pool({9, 32, 13, 13}, {64, 32, 3, 3}, {}, true, true);           // no input gradient
   check_conv_pool({3, 8, 12, 12}, {8, 8, 3, 3}, {.padding = 1}, false, false, nan, xg);  // exact tiles
-  check_conv_pool({2, 13, 11, 12}, {21, 13, 3, 3}, {}, true, true, nan, xg);   // odd counts, 9x10 -> 4x5
-  check_conv_pool({1, 16, 9, 11}, {24, 16, 3, 3}, {.padding = Padding::Same}, true, false, nan, xg);  // batch 1
+  check_conv_pool({2, 13, 11, 12}, {21, 13, 3, 3}, {}, true, true, nan, xg);  // odd counts, 9x10 -> 4x5
+  check_conv_pool({1, 16, 9, 11}, {24, 16, 3, 3}, {.padding = Padding::Same}, true, false, nan,
+                  xg);                                                                         // batch 1
   check_conv_pool({2, 40, 30, 29}, {16, 40, 3, 3}, {.padding = {2, 1}}, true, true, nan, xg);  // many tiles
   check_conv_pool({2, 8, 12, 12}, {8, 8, 3, 3}, {.padding = 1}, true, true, /*with_nan=*/true, xg);
   Tensor x = randn({2, 8, 10, 10}).requires_grad_();
-  EXPECT_STREQ(conv2d_maxpool2(x, randn({8, 8, 3, 3}), Tensor(), {}, true).grad_fn()->name(), "conv2d_maxpool2");
+  EXPECT_STREQ(conv2d_maxpool2(x, randn({8, 8, 3, 3}), Tensor(), {}, true).grad_fn()->name(),
+               "conv2d_maxpool2");
   // 5x5 and smaller planes stay on the composition (as the convolution stays off the Winograd kernels).
   EXPECT_FALSE(kernels::conv2d_pool2_winograd_supported(geom(64, 64, 7, 7, 64, 3, 1, 0, 0, 1, 1)));
   rms_scale = 0.f;

@@ -56,8 +56,8 @@ TEST(Gemv, MatchesReferenceOnOddSizes) {
     }
 }
 
-// The seed CNN's 5408x128 layer (one thread), and a weight above 2^21 multiply-adds, large enough to split the
-// rows over the threads (rows not a multiple of 4).
+// The seed CNN's 5408x128 layer (one thread), and a weight above 2^21 multiply-adds, large enough to split
+// the rows over the threads (rows not a multiple of 4).
 TEST(Gemv, LargeWeightSplitOverThreads) {
   check_gemv(131, 5413, 5413, true, true, 7);
   check_gemv(128, 5408, 5408, true, false, 8);
@@ -319,9 +319,9 @@ TEST(GemvTransposed, LinearCacheFollowsWeightUpdates) {
   for (int i = 0; i < 2; ++i) expect_cached_matches(xd, w3, b, cache, "dense input");
 }
 
-// Above 2^18 multiply-adds with 2+ threads the nonzero rows are summed in two fixed halves (split_run): the same
-// bits on every call, whether the spinning helper took a half or the caller ran both (after a pause the helper
-// is asleep and usually too late), and close to the double reference.
+// Above 2^18 multiply-adds with 2+ threads the nonzero rows are summed in two fixed halves (split_run): the
+// same bits on every call, whether the spinning helper took a half or the caller ran both (after a pause the
+// helper is asleep and usually too late), and close to the double reference.
 TEST(GemvTransposed, SplitHalvesAreDeterministic) {
   Generator g(41);
   const int64_t n = 128, k = 5408;
@@ -336,15 +336,16 @@ TEST(GemvTransposed, SplitHalvesAreDeterministic) {
                                                   first.data(), 1.0));
   for (int r = 0; r < 300; ++r) {
     if (r % 50 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    ASSERT_TRUE(
-        kernels::gemv_transposed_skip_zeros(n, k, wt.data(), x.data(), b.data<float>(), false, y.data(), 1.0));
+    ASSERT_TRUE(kernels::gemv_transposed_skip_zeros(n, k, wt.data(), x.data(), b.data<float>(), false,
+                                                    y.data(), 1.0));
     ASSERT_EQ(y, first) << "call " << r;
   }
   set_num_threads(saved);
   const float* pw = w.data<float>();
   for (int64_t j = 0; j < n; ++j) {
     double acc = b.data<float>()[j], mag = std::abs(acc);
-    for (int64_t p = 0; p < k; ++p) acc += double(pw[j * k + p]) * x[p], mag += std::abs(double(pw[j * k + p]) * x[p]);
+    for (int64_t p = 0; p < k; ++p)
+      acc += double(pw[j * k + p]) * x[p], mag += std::abs(double(pw[j * k + p]) * x[p]);
     EXPECT_NEAR(first[j], acc, 1e-6 * (mag + 1)) << "row " << j;
   }
 }
@@ -375,8 +376,8 @@ TEST(SplitRun, RunsEachChunkOnce) {
   set_num_threads(saved);
 }
 
-// An exception thrown in a chunk (on either thread) reaches the caller after the other chunks are done, and the
-// helper is usable afterwards; parallel_for on two threads goes the same way.
+// An exception thrown in a chunk (on either thread) reaches the caller after the other chunks are done, and
+// the helper is usable afterwards; parallel_for on two threads goes the same way.
 TEST(SplitRun, ExceptionReachesCallerAndPoolStaysUsable) {
   const int saved = num_threads();
   set_num_threads(std::max(saved, 2));

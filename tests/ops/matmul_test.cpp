@@ -18,21 +18,32 @@ static test::OpCaseRegistrar rows({
     {"matmul_transposed_rhs", "matmul", [](const Inputs& x) { return matmul(x[0], transpose(x[1], 0, 1)); }},
 });
 
+// At two threads products above 2^18 multiply-adds are split in halves of C's rows (m >= n) or columns: odd
+// sizes in both directions, every transpose combination.
 TEST(Matmul, FastGemmMatchesReference) {
-  for (auto [m, n, k] : {std::tuple{128, 128, 784}, {33, 17, 65}, {1, 300, 7}}) {
-    for (bool ta : {false, true})
-      for (bool tb : {false, true}) {
-        Tensor a = randn(ta ? Shape{k, m} : Shape{m, k});
-        Tensor b = randn(tb ? Shape{n, k} : Shape{k, n});
-        Tensor c1 = zeros({m, n}), c2 = zeros({m, n});
-        int64_t lda = ta ? m : k, ldb = tb ? k : n;
-        kernels::gemm(ta, tb, m, n, k, 1.f, a.data<float>(), lda, b.data<float>(), ldb, 0.f, c1.data<float>(), n);
-        kernels::gemm_ref<float>(ta, tb, m, n, k, 1.f, a.data<float>(), lda, b.data<float>(), ldb, 0.f,
-                                 c2.data<float>(), n);
-        auto v1 = c1.to_vector<float>(), v2 = c2.to_vector<float>();
-        for (size_t i = 0; i < v1.size(); ++i) ASSERT_NEAR(v1[i], v2[i], 1e-3 * (1 + std::abs(v2[i])));
-      }
+  const int saved = num_threads();
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    for (auto [m, n, k] :
+         {std::tuple{128, 128, 784}, {33, 17, 65}, {1, 300, 7}, {37, 301, 129}, {301, 37, 129}}) {
+      for (bool ta : {false, true})
+        for (bool tb : {false, true}) {
+          Tensor a = randn(ta ? Shape{k, m} : Shape{m, k});
+          Tensor b = randn(tb ? Shape{n, k} : Shape{k, n});
+          Tensor c1 = zeros({m, n}), c2 = zeros({m, n});
+          int64_t lda = ta ? m : k, ldb = tb ? k : n;
+          kernels::gemm(ta, tb, m, n, k, 1.f, a.data<float>(), lda, b.data<float>(), ldb, 0.f,
+                        c1.data<float>(), n);
+          kernels::gemm_ref<float>(ta, tb, m, n, k, 1.f, a.data<float>(), lda, b.data<float>(), ldb, 0.f,
+                                   c2.data<float>(), n);
+          auto v1 = c1.to_vector<float>(), v2 = c2.to_vector<float>();
+          for (size_t i = 0; i < v1.size(); ++i)
+            ASSERT_NEAR(v1[i], v2[i], 1e-3 * (1 + std::abs(v2[i])))
+                << m << "x" << n << "x" << k << " ta " << ta << " tb " << tb << " threads " << threads;
+        }
+    }
   }
+  set_num_threads(saved);
 }
 
 TEST(Matmul, ShapeErrorNamesBothShapes) {

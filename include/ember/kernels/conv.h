@@ -43,28 +43,30 @@ bool conv2d_takes_winograd(const Conv2dGeom& g, ConvPass pass);
 bool conv2d_direct_supported(const Conv2dGeom& g);
 bool conv2d_forward_direct(const Conv2dGeom& g, const float* x, const float* w, const float* b, float* y,
                            bool relu);
-bool conv2d_backward_weights_direct(const Conv2dGeom& g, const float* x, const float* dy, const float* relu_out,
-                                    float* dw, float* db);
+bool conv2d_backward_weights_direct(const Conv2dGeom& g, const float* x, const float* dy,
+                                    const float* relu_out, float* dw, float* db);
 // The same convolution followed by 2x2 stride-2 max pooling (floor) and, when relu, a ReLU: y and arg are
 // (n, o, oh / 2, ow / 2); arg holds each window's argmax as 2 * row + column. The convolution output stays in
 // cache. The backward computes the weight (and bias, db may be null) gradient from the pooled output gradient
 // dy, masked by relu_out > 0 when relu_out (the pooled output) is given. Both return false for geometries the
 // direct kernel does not handle or an output smaller than 2x2.
-bool conv2d_pool2_forward_direct(const Conv2dGeom& g, const float* x, const float* w, const float* b, bool relu,
-                                 float* y, uint8_t* arg);
+bool conv2d_pool2_forward_direct(const Conv2dGeom& g, const float* x, const float* w, const float* b,
+                                 bool relu, float* y, uint8_t* arg);
 bool conv2d_pool2_backward_weights_direct(const Conv2dGeom& g, const float* x, const float* dy,
                                           const float* relu_out, const uint8_t* arg, float* dw, float* db);
 
-// The same fused convolution + 2x2 max pooling (+ ReLU), with the same y and arg, on the Winograd kernels (3x3
-// stride-1 layers with 8+ channels whose output plane conv2d_takes_winograd, at least 2x2): the output transform
-// pools each 4x4 tile, and the backward passes read the convolution's output gradient unpooled from dy (the
-// pooled gradient, masked by relu_out > 0 when relu_out is given) as they transform it. The backward computes dx
-// and dw (with db, which may be null) when they are not null. All return false for other geometries.
+// The same fused convolution + 2x2 max pooling (+ ReLU), with the same y and arg, on the Winograd kernels
+// (3x3 stride-1 layers with 8+ channels whose output plane conv2d_takes_winograd, at least 2x2): the output
+// transform pools each 4x4 tile, and the backward passes read the convolution's output gradient unpooled from
+// dy (the pooled gradient, masked by relu_out > 0 when relu_out is given) as they transform it. The backward
+// computes dx and dw (with db, which may be null) when they are not null. All return false for other
+// geometries.
 bool conv2d_pool2_winograd_supported(const Conv2dGeom& g);
-bool conv2d_pool2_forward_winograd(const Conv2dGeom& g, const float* x, const float* w, const float* b, bool relu,
-                                   float* y, uint8_t* arg);
+bool conv2d_pool2_forward_winograd(const Conv2dGeom& g, const float* x, const float* w, const float* b,
+                                   bool relu, float* y, uint8_t* arg);
 bool conv2d_pool2_backward_winograd(const Conv2dGeom& g, const float* x, const float* w, const float* dy,
-                                    const float* relu_out, const uint8_t* arg, float* dx, float* dw, float* db);
+                                    const float* relu_out, const uint8_t* arg, float* dx, float* dw,
+                                    float* db);
 
 // ---- reference (direct loops), float and double ----
 template <typename T>

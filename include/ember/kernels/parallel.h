@@ -1,6 +1,6 @@
-// Parallel loops over the cores. Work is split statically, so results are bitwise identical for a given thread
-// count. With 2 threads (this machine) the loops run on split_run's spinning helper (below); otherwise on
-// OpenMP's pool (the one oneDNN uses).
+// Parallel loops over the cores. Work is split statically, so results are bitwise identical for a given
+// thread count. With 2 threads (this machine) the loops run on split_run's spinning helper (below); otherwise
+// on OpenMP's pool (the one oneDNN uses).
 //
 //   ember::parallel_for(0, n, 32768, [&](int64_t lo, int64_t hi) { for (i = lo; i < hi; ++i) ...; });
 #pragma once
@@ -21,7 +21,7 @@ bool in_parallel();
 namespace detail {
 void parallel_run(int64_t begin, int64_t end, void* ctx, void (*fn)(void*, int64_t, int64_t));
 void split_run(int64_t chunks, void* ctx, void (*fn)(void*, int64_t));
-}
+}  // namespace detail
 
 // Calls f(lo, hi) on disjoint chunks covering [begin, end). Runs inline when the range is below `grain`
 // elements or only one thread is available.
@@ -31,7 +31,9 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain, F&& f) {
     if (end > begin) f(begin, end);
     return;
   }
-  detail::parallel_run(begin, end, &f, [](void* ctx, int64_t lo, int64_t hi) { (*static_cast<std::remove_reference_t<F>*>(ctx))(lo, hi); });
+  detail::parallel_run(begin, end, &f, [](void* ctx, int64_t lo, int64_t hi) {
+    (*static_cast<std::remove_reference_t<F>*>(ctx))(lo, hi);
+  });
 }
 
 // Calls f(i) once for each i in [0, chunks), for latency-bound work of some tens of µs (batch-1 inference):
@@ -44,7 +46,8 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain, F&& f) {
 // another call holds the helper (concurrent callers, or f calling split_run), or for more than 65535 chunks.
 template <typename F>
 void split_run(int64_t chunks, F&& f) {
-  detail::split_run(chunks, &f, [](void* ctx, int64_t i) { (*static_cast<std::remove_reference_t<F>*>(ctx))(i); });
+  detail::split_run(chunks, &f,
+                    [](void* ctx, int64_t i) { (*static_cast<std::remove_reference_t<F>*>(ctx))(i); });
 }
 
 }  // namespace ember

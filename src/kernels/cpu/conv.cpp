@@ -317,18 +317,20 @@ bool conv2d_takes_winograd(const Conv2dGeom& g, ConvPass /*pass*/) {
 
 bool conv2d_pool2_winograd_supported(const Conv2dGeom& g) {
   return g.oh >= 2 && g.ow >= 2 && conv2d_takes_winograd(g, ConvPass::Forward) &&
-         conv2d_takes_winograd(g, ConvPass::BackwardData) && conv2d_takes_winograd(g, ConvPass::BackwardWeights);
+         conv2d_takes_winograd(g, ConvPass::BackwardData) &&
+         conv2d_takes_winograd(g, ConvPass::BackwardWeights);
 }
 
-bool conv2d_pool2_forward_winograd(const Conv2dGeom& g, const float* x, const float* w, const float* b, bool relu,
-                                   float* y, uint8_t* arg) {
+bool conv2d_pool2_forward_winograd(const Conv2dGeom& g, const float* x, const float* w, const float* b,
+                                   bool relu, float* y, uint8_t* arg) {
   if (!conv2d_pool2_winograd_supported(g)) return false;
   conv_winograd::forward_pool2(g, x, w, b, relu, y, arg);
   return true;
 }
 
 bool conv2d_pool2_backward_winograd(const Conv2dGeom& g, const float* x, const float* w, const float* dy,
-                                    const float* relu_out, const uint8_t* arg, float* dx, float* dw, float* db) {
+                                    const float* relu_out, const uint8_t* arg, float* dx, float* dw,
+                                    float* db) {
   if (!conv2d_pool2_winograd_supported(g)) return false;
   const conv_winograd::Pool2Grad pool{relu_out, arg};
   if (dx) conv_winograd::backward_data(g, dy, w, dx, &pool);

@@ -191,8 +191,8 @@ void transform_filters(const float* w, int64_t kk, int64_t nn, int64_t sk, int64
 
 // The gradient of one image's convolution output (pg.c channels, pg.h x pg.w, zero-padded after by pg.pb rows
 // and pg.pr columns) as an NHWC copy with cp channels per pixel, from the gradient of its 2x2 max-pooled
-// output: each pooled gradient goes to its window's argmax (masked by the pooled output > 0 for a ReLU), every
-// other pixel is 0. dy: the image's pooled gradient; off: its offset in p.relu_out and p.arg.
+// output: each pooled gradient goes to its window's argmax (masked by the pooled output > 0 for a ReLU),
+// every other pixel is 0. dy: the image's pooled gradient; off: its offset in p.relu_out and p.arg.
 void unpool_image(const Conv2dGeom& pg, int64_t cp, const float* dy, const Pool2Grad& p, int64_t off,
                   float* dst) {
   const int64_t wp = pg.w + pg.pl + pg.pr, ph = pg.h / 2, pw = pg.w / 2, phw = ph * pw;
@@ -212,8 +212,8 @@ void unpool_image(const Conv2dGeom& pg, int64_t cp, const float* dy, const Pool2
 
 // NHWC copies of a thread's images, made on demand into a ring of slots: image l (counted from the thread's
 // first) must be asked for in non-decreasing order, and l >= (latest asked) - slots + 1 stays valid.
-// Given pool (relu_out and arg from the first image on), src is the gradient of the pooled output and each copy
-// is the gradient of the convolution output (unpool_image).
+// Given pool (relu_out and arg from the first image on), src is the gradient of the pooled output and each
+// copy is the gradient of the convolution output (unpool_image).
 struct ImageRing {
   Conv2dGeom pg;  // c, h, w and the pads around the copy (hp = h + pt + pb rows of wp = w + pl + pr)
   int64_t cp = 8, stride = 0, count = 0, slots = 1, next = 0, img = 0;
@@ -288,8 +288,8 @@ void transform_tiles(ImageRing& ring, const Tiling& tg, int64_t q0, int64_t cnt,
 // 2x2 max pooling of a 4x4 output tile y[pos] (8 channels per vector, positions row-major) into pooled rows
 // pi0, pi0 + 1 and columns pj0, pj0 + 1 (those inside ph x pw) of image l, channels o0 .. o0 + chans - 1 of
 // dst and arg (n, nn, ph, pw); ReLU after the pooling when relu.
-inline void pool_tile(const __m256* y, int64_t l, int64_t o0, int64_t chans, int64_t pi0, int64_t pj0, int64_t nn,
-                      int64_t ph, int64_t pw, bool relu, float* dst, uint8_t* arg) {
+inline void pool_tile(const __m256* y, int64_t l, int64_t o0, int64_t chans, int64_t pi0, int64_t pj0,
+                      int64_t nn, int64_t ph, int64_t pw, bool relu, float* dst, uint8_t* arg) {
   alignas(32) float best[4][8], idx[4][8];
   for (int pi = 0; pi < 2; ++pi)
     for (int pj = 0; pj < 2; ++pj) {
@@ -298,9 +298,9 @@ inline void pool_tile(const __m256* y, int64_t l, int64_t o0, int64_t chans, int
       const int cand[3] = {p0 + 1, p0 + 4, p0 + 5};
       for (int t = 0; t < 3; ++t) {
         const __m256 c = y[cand[t]];
-        const __m256 better = _mm256_or_ps(
-            _mm256_cmp_ps(c, b, _CMP_GT_OQ),
-            _mm256_and_ps(_mm256_cmp_ps(c, c, _CMP_UNORD_Q), _mm256_cmp_ps(b, b, _CMP_ORD_Q)));
+        const __m256 better =
+            _mm256_or_ps(_mm256_cmp_ps(c, b, _CMP_GT_OQ),
+                         _mm256_and_ps(_mm256_cmp_ps(c, c, _CMP_UNORD_Q), _mm256_cmp_ps(b, b, _CMP_ORD_Q)));
         b = _mm256_blendv_ps(b, c, better);
         k = _mm256_blendv_ps(k, _mm256_set1_ps(float(t + 1)), better);
       }
@@ -324,9 +324,9 @@ inline void pool_tile(const __m256* y, int64_t l, int64_t o0, int64_t chans, int
 
 // dst (n, nn, oh, ow) = bias + sum over k of conv(src (n, kk, h, w) zero-padded by (pt, pl), filter),
 // 3x3 stride 1, from the transformed filters u (kp x np per point, kp = round_up(kk, 8), np a multiple of
-// 16). bias (np floats, 0 past nn) may be null. With arg, dst (n, nn, oh / 2, ow / 2) gets the 2x2 max pooling
-// of the output instead (then the ReLU) and arg each window's argmax (2 * row + column; the first maximum in
-// row-major order, a NaN wins, like max_pool2d): the 4x4 tiles hold whole windows.
+// 16). bias (np floats, 0 past nn) may be null. With arg, dst (n, nn, oh / 2, ow / 2) gets the 2x2 max
+// pooling of the output instead (then the ReLU) and arg each window's argmax (2 * row + column; the first
+// maximum in row-major order, a NaN wins, like max_pool2d): the 4x4 tiles hold whole windows.
 void conv_core(int64_t n, int64_t kk, int64_t h, int64_t w, const float* src, int64_t nn, int64_t oh,
                int64_t ow, int64_t pt, int64_t pl, const float* u, int64_t kp, int64_t np, const float* bias,
                bool relu, float* dst, uint8_t* arg = nullptr) {
@@ -376,7 +376,8 @@ void conv_core(int64_t n, int64_t kk, int64_t h, int64_t w, const float* src, in
             }
           }
           if (arg) {
-            pool_tile(y, l, o0, std::min<int64_t>(8, nn - o0), i0 / 2, j0 / 2, nn, oh / 2, ow / 2, relu, dst, arg);
+            pool_tile(y, l, o0, std::min<int64_t>(8, nn - o0), i0 / 2, j0 / 2, nn, oh / 2, ow / 2, relu, dst,
+                      arg);
             continue;
           }
           // y[pos][channel] -> per channel, positions 0-7 (rows 0-1) and 8-15 (rows 2-3).

@@ -1,17 +1,17 @@
 #include "ember/kernels/gemm.h"
 
 #include <omp.h>
+#include <oneapi/dnnl/dnnl.h>
 
 #include <algorithm>
-#include <oneapi/dnnl/dnnl.h>
 
 #include "ember/core/error.h"
 #include "ember/kernels/parallel.h"
 
 namespace ember::kernels {
 
-void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda, const float* b,
-          int64_t ldb, float beta, float* c, int64_t ldc) {
+void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+          const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   if (m == 0 || n == 0) return;
   if (k == 0) {
     for (int64_t i = 0; i < m; ++i)
@@ -45,8 +45,8 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const 
   dnnl_status_t st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   if (serial && prev_threads > 1) omp_set_num_threads(prev_threads);
   if (st != dnnl_success)
-    throw Error(detail::concat("gemm: dnnl_sgemm failed with status ", static_cast<int>(st), " for m=", m, " n=", n,
-                               " k=", k));
+    throw Error(detail::concat("gemm: dnnl_sgemm failed with status ", static_cast<int>(st), " for m=", m,
+                               " n=", n, " k=", k));
 }
 
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t lda,

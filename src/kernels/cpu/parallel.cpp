@@ -34,7 +34,9 @@ int& thread_count() {
 }
 }  // namespace
 
-int num_threads() { return thread_count(); }
+int num_threads() {
+  return thread_count();
+}
 
 void set_num_threads(int n) {
   n = std::max(1, n);
@@ -61,10 +63,10 @@ inline void cpu_relax() {
 }
 
 // The helper of split_run. A task is published as one word, `state` = epoch << 32 | chunks << 16 | next chunk
-// to claim; a chunk is claimed by a compare-exchange of that word, so a thread holding an older word can never
-// claim from a newer task (nor check an old index against a new chunk count). The caller publishes a new task
-// only after every chunk of the previous one is done, so the function and context read after a successful
-// claim are those of the claimed task.
+// to claim; a chunk is claimed by a compare-exchange of that word, so a thread holding an older word can
+// never claim from a newer task (nor check an old index against a new chunk count). The caller publishes a
+// new task only after every chunk of the previous one is done, so the function and context read after a
+// successful claim are those of the claimed task.
 class SplitPool {
  public:
   static SplitPool& get() {
@@ -106,7 +108,9 @@ class SplitPool {
 
   static constexpr auto kSpin = std::chrono::microseconds(100);
 
-  SplitPool() { std::thread([this] { helper(); }).detach(); }
+  SplitPool() {
+    std::thread([this] { helper(); }).detach();
+  }
 
   // Claims and runs chunks of the given epoch until none is left.
   void work(uint64_t epoch) {
@@ -115,7 +119,8 @@ class SplitPool {
       if (s >> 32 != epoch) return;
       const int64_t i = int64_t(s & 0xffff), chunks = int64_t(s >> 16 & 0xffff);
       if (i >= chunks) return;
-      if (!state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+      if (!state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel, std::memory_order_acquire))
+        continue;
       try {
         InChunk in;
         fn_.load(std::memory_order_relaxed)(ctx_.load(std::memory_order_relaxed), i);
@@ -178,9 +183,9 @@ void parallel_run(int64_t begin, int64_t end, void* ctx, void (*fn)(void*, int64
   const int nt = num_threads();
   const int64_t len = end - begin;
   // Two threads (this machine): the split pool, whose helper spins between the close-together parallel loops
-  // of a training step instead of sleeping like a passive OpenMP thread (waking one costs 10-100 µs here), and
-  // whose caller takes the helper's half itself when the helper is not there in time. The halves are the same
-  // as OpenMP's static split, so the results are too.
+  // of a training step instead of sleeping like a passive OpenMP thread (waking one costs 10-100 µs here),
+  // and whose caller takes the helper's half itself when the helper is not there in time. The halves are the
+  // same as OpenMP's static split, so the results are too.
   if (nt == 2 && !omp_in_parallel()) {
     ember::split_run(2, [&](int64_t c) {
       const int64_t lo = begin + len * c / 2, hi = begin + len * (c + 1) / 2;
