@@ -184,10 +184,11 @@ struct Conv2dPool2Backward : autograd::Node {
     if (want_b) db = empty({geom.o}, xs.dtype());
     if (winograd) {
       if (want_x) dx = empty(xs.shape(), xs.dtype());
-      kernels::conv2d_pool2_backward_winograd(
+      const bool ran = kernels::conv2d_pool2_backward_winograd(
           geom, xs.data<float>(), w.get(this).data<float>(), g.data<float>(), relu_out, a,
           want_x ? dx.data<float>() : nullptr, dw.defined() ? dw.data<float>() : nullptr,
           want_b ? db.data<float>() : nullptr);
+      EMBER_CHECK(ran, Error, "conv2d_maxpool2: the Winograd backward does not handle this geometry");
     } else {
       kernels::conv2d_pool2_backward_weights_direct(geom, xs.data<float>(), g.data<float>(), relu_out, a,
                                                     dw.data<float>(), want_b ? db.data<float>() : nullptr);

@@ -412,6 +412,21 @@ TEST(Conv2d, WinogradMaxPool2FusedMatchesComposition) {
   Tensor x = randn({2, 8, 10, 10}).requires_grad_();
   EXPECT_STREQ(conv2d_maxpool2(x, randn({8, 8, 3, 3}), Tensor(), {}, true).grad_fn()->name(),
                "conv2d_maxpool2");
+  // Switching the kernels off between the forward and the backward does not change the gradients.
+  {
+    Tensor w = randn({8, 8, 3, 3}).requires_grad_(), gy = randn({2, 8, 4, 4});
+    Tensor y1 = conv2d_maxpool2(x, w, Tensor(), {}, true);
+    y1.backward(gy);
+    const auto dx1 = to_f(x.grad()), dw1 = to_f(w.grad());
+    x.zero_grad(), w.zero_grad();
+    Tensor y2 = conv2d_maxpool2(x, w, Tensor(), {}, true);
+    {
+      WinogradOff off;
+      y2.backward(gy);
+    }
+    EXPECT_EQ(to_f(x.grad()), dx1);
+    EXPECT_EQ(to_f(w.grad()), dw1);
+  }
   // 5x5 and smaller planes stay on the composition (as the convolution stays off the Winograd kernels).
   EXPECT_FALSE(kernels::conv2d_pool2_winograd_supported(geom(64, 64, 7, 7, 64, 3, 1, 0, 0, 1, 1)));
   rms_scale = 0.f;

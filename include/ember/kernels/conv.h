@@ -59,8 +59,8 @@ bool conv2d_pool2_backward_weights_direct(const Conv2dGeom& g, const float* x, c
 // (3x3 stride-1 layers with 8+ channels whose output plane conv2d_takes_winograd, at least 2x2): the output
 // transform pools each 4x4 tile, and the backward passes read the convolution's output gradient unpooled from
 // dy (the pooled gradient, masked by relu_out > 0 when relu_out is given) as they transform it. The backward
-// computes dx and dw (with db, which may be null) when they are not null. All return false for other
-// geometries.
+// computes dx and dw (with db, which may be null) when they are not null, whatever conv2d_set_winograd says
+// by then. All return false for other geometries.
 bool conv2d_pool2_winograd_supported(const Conv2dGeom& g);
 bool conv2d_pool2_forward_winograd(const Conv2dGeom& g, const float* x, const float* w, const float* b,
                                    bool relu, float* y, uint8_t* arg);

@@ -331,7 +331,8 @@ bool conv2d_pool2_forward_winograd(const Conv2dGeom& g, const float* x, const fl
 bool conv2d_pool2_backward_winograd(const Conv2dGeom& g, const float* x, const float* w, const float* dy,
                                     const float* relu_out, const uint8_t* arg, float* dx, float* dw,
                                     float* db) {
-  if (!conv2d_pool2_winograd_supported(g)) return false;
+  // Not the run-time switch: it may have been turned off since the forward.
+  if (!(g.oh >= 2 && g.ow >= 2 && conv_winograd::handles(g) && conv_winograd::fits(g.oh, g.ow))) return false;
   const conv_winograd::Pool2Grad pool{relu_out, arg};
   if (dx) conv_winograd::backward_data(g, dy, w, dx, &pool);
   if (dw) conv_winograd::backward_weights(g, x, dy, dw, db, &pool);

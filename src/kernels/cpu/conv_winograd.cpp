@@ -429,9 +429,13 @@ bool fits(int64_t h, int64_t w) {
 }
 
 bool supported(const Conv2dGeom& g) {
-  return enabled() && g.groups == 1 && g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1 && g.dh == 1 &&
-         g.dw == 1 && g.c >= 8 && g.o >= 8 && g.n > 0 && g.oh > 0 && g.ow > 0 && g.pt >= 0 && g.pt <= 2 &&
-         g.pb >= 0 && g.pb <= 2 && g.pl >= 0 && g.pl <= 2 && g.pr >= 0 && g.pr <= 2;
+  return enabled() && handles(g);
+}
+
+bool handles(const Conv2dGeom& g) {
+  return g.groups == 1 && g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 &&
+         g.c >= 8 && g.o >= 8 && g.n > 0 && g.oh > 0 && g.ow > 0 && g.pt >= 0 && g.pt <= 2 && g.pb >= 0 &&
+         g.pb <= 2 && g.pl >= 0 && g.pl <= 2 && g.pr >= 0 && g.pr <= 2;
 }
 
 void forward(const Conv2dGeom& g, const float* x, const float* w, const float* b, float* y, bool relu) {
@@ -632,6 +636,9 @@ bool fits(int64_t, int64_t) {
 }
 
 bool supported(const Conv2dGeom&) {
+  return false;
+}
+bool handles(const Conv2dGeom&) {
   return false;
 }
 void forward(const Conv2dGeom&, const float*, const float*, const float*, float*, bool) {}

@@ -12,6 +12,8 @@ namespace ember::kernels::conv_winograd {
 // dilation, groups 1, paddings up to 2, 8+ input and output channels) and the kernel is enabled: it is unless
 // EMBER_CONV_WINOGRAD=0 or EMBER_CONV_LAYOUT is set, and set_enabled (conv2d_set_winograd) switches it.
 bool supported(const Conv2dGeom& g);
+// The same without the switch: the backward of a layer whose forward ran here stays here.
+bool handles(const Conv2dGeom& g);
 bool set_enabled(bool on);  // returns the previous setting
 // True when 4x4 tiles cover an h x w output plane without much waste (at most 1.6x its pixels); every pass
 // tiles the layer's output plane. 11x11 and 13x13 do (1.19x, 1.51x); 3x3 (1.78x) and 5x5 (2.56x) measured
