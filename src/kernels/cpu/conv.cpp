@@ -334,8 +334,9 @@ bool conv2d_pool2_backward_winograd(const Conv2dGeom& g, const float* x, const f
   // Not the run-time switch: it may have been turned off since the forward.
   if (!(g.oh >= 2 && g.ow >= 2 && conv_winograd::handles(g) && conv_winograd::fits(g.oh, g.ow))) return false;
   const conv_winograd::Pool2Grad pool{relu_out, arg};
-  if (dx) conv_winograd::backward_data(g, dy, w, dx, &pool);
-  if (dw) conv_winograd::backward_weights(g, x, dy, dw, db, &pool);
+  // One pass for both gradients (each dy tile unpooled and transformed once): 4.2 against 4.7 ms for the two
+  // passes (Keras CNN's 32->64 layer, batch 64, 1 thread, best of 400).
+  conv_winograd::backward(g, x, dy, w, dx, dw, db, &pool);
   return true;
 }
 

@@ -10,6 +10,7 @@
 //   backward data:   the adjoint of the forward on the same tiles: dx-patch += B [U (.) (A dy-tile A^T)] B^T
 //   backward weights: dW = sum over tiles of correlation(x-patch 6x6, dy-tile 4x4), i.e. F(3x3, 4x4) with
 //                    the same points: G' = diag(s) E4, A'^T = E3^T, the same B^T (the algorithm's transpose).
+//                    E4 is A, so both backward passes share one transform of each dy tile (backward()).
 // The transforms run 8 channels at a time in ymm registers on NHWC copies of the images; the GEMMs put
 // tiles in the 6-row (broadcast) operand and channels in the 16-wide operand.
 //
@@ -95,18 +96,6 @@ inline void g3(const __m256* g, __m256* u) {
   u[5] = g[2];
 }
 
-// u = G' g (4 -> 6), the output-gradient transform of the weight gradient.
-inline void g4(const __m256* g, __m256* u) {
-  const __m256 se = _mm256_add_ps(g[0], g[2]), so = _mm256_add_ps(g[1], g[3]),
-               e4 = _mm256_fmadd_ps(set1(4.f), g[2], g[0]), o4 = _mm256_fmadd_ps(set1(4.f), g[3], g[1]);
-  u[0] = _mm256_mul_ps(set1(0.25f), g[0]);
-  u[1] = _mm256_mul_ps(set1(-1.f / 6), _mm256_add_ps(se, so));
-  u[2] = _mm256_mul_ps(set1(-1.f / 6), _mm256_sub_ps(se, so));
-  u[3] = _mm256_mul_ps(set1(1.f / 24), _mm256_fmadd_ps(set1(2.f), o4, e4));
-  u[4] = _mm256_mul_ps(set1(1.f / 24), _mm256_fnmadd_ps(set1(2.f), o4, e4));
-  u[5] = g[3];
-}
-
 // z = A d (4 -> 6), the adjoint of the output transform (backward data).
 inline void a6(const __m256* d, __m256* z) {
   const __m256 e = _mm256_add_ps(d[0], d[2]), o = _mm256_add_ps(d[1], d[3]),
@@ -135,7 +124,7 @@ inline void b6(const __m256* m, __m256* e) {
 }
 
 // V[pt * vs] (pt = 6i + j) = (T d T^T)[i][j] for the N x N block d(i, j) = s[(i * ld + j) * cs], 8 channels,
-// where T (N -> 6) is bt6 (N = 6: input patches), a6 (N = 4: backward data) or g4 (N = 4: weight gradient).
+// where T (N -> 6) is bt6 (N = 6: input patches) or a6 (N = 4: output-gradient tiles).
 template <int N, void (*T)(const __m256*, __m256*)>
 inline void tile_to_6(const float* s, int64_t ld, int64_t cs, float* v, int64_t vs) {
   __m256 tmp[6 * N], d[N], t[6];
@@ -457,46 +446,82 @@ void forward_pool2(const Conv2dGeom& g, const float* x, const float* w, const fl
   conv_core(g.n, g.c, g.h, g.w, x, g.o, g.oh, g.ow, g.pt, g.pl, u, kp, np, bias, relu, y, arg);
 }
 
-void backward_data(const Conv2dGeom& g, const float* dy, const float* w, float* dx, const Pool2Grad* pool) {
-  // The adjoint of the forward algorithm, on the forward's tiles (4x4 blocks of dy, 9 for an 11x11 plane,
-  // where a convolution of dy padded by 2 would need 16 for the 13x13 dx): each tile's 6x6 patch of the
-  // padded dx gets B [ (G w G^T) (.) (A dy-tile A^T) ] B^T, summed over the output channels by one GEMM per
-  // point; neighbouring patches overlap by 2 rows or columns and are added into an NHWC copy of the padded
-  // dx.
+void backward(const Conv2dGeom& g, const float* x, const float* dy, const float* w, float* dx, float* dw,
+              float* db, const Pool2Grad* pool) {
+  // One pass over the tiles of dy (4x4 blocks of the output plane, the forward's tiles) serves both
+  // gradients: each tile is read (or unpooled) and transformed once, Z = A dy-tile A^T.
+  // - dx, the adjoint of the forward algorithm (9 tiles for an 11x11 plane, where a convolution of dy padded
+  //   by 2 would need 16 for the 13x13 dx): each tile's 6x6 patch of the padded dx gets
+  //   B [ (G w G^T) (.) Z ] B^T, summed over the output channels by one GEMM per point; neighbouring patches
+  //   overlap by 2 rows or columns and are added into an NHWC copy of the padded dx.
+  // - dW[o][c] (3x3) = sum over tiles of A'^T [ (G' dy-tile G'^T) (.) (B^T x-patch B) ] A', F(3x3, 4x4) with
+  //   the 6x6 x-patch at the tile's origin (padded coordinates). G' = diag(s) A with
+  //   s = (1/4, -1/6, -1/6, 1/24, 1/24, 1), so G' dy G'^T = s_i s_j Z[i][j]: the sum over tiles is one GEMM
+  //   per point on Z, M[pt][o][c] = sum over tiles Z[pt][tile][o] X[pt][tile][c], scaled by s_i s_j at the
+  //   end.
+  const bool want_x = dx != nullptr, want_w = dw != nullptr;
+  if (!want_x && !want_w) return;
   const Tiling tg(g.oh, g.ow);
   const int64_t hp = 4 * tg.th + 2, wp = 4 * tg.tw + 2;
-  const int64_t kp = round_up(g.o, 8), np = round_up(g.c, NR), cpa = round_up(g.c, 8);
-  thread_local Buf ubuf;
-  float* u = ubuf.get(kPoints * kp * np);
-  transform_filters(w, g.o, g.c, g.c * 9, 9, kp, np, u);
+  // Output channels padded to 8 (kp) for the dy transform; input channels to 16 (np, cp) for the GEMMs'
+  // 16-wide operand and to 8 (cpa) for the dx accumulator. The weight gradient's 6-row slivers over the
+  // output channels reach mb * 6 - 1, which for o = 64 is 2 past kp: those rows read the next tile's first
+  // values (or the buffer's slack after the last) and only feed rows of the partials past o, never read.
+  const int64_t kp = round_up(g.o, 8), np = round_up(g.c, NR), cpa = round_up(g.c, 8), mb = ceil_div(g.o, MR);
+  float* u = nullptr;
+  if (want_x) {
+    thread_local Buf ubuf;
+    u = ubuf.get(kPoints * kp * np);
+    transform_filters(w, g.o, g.c, g.c * 9, 9, kp, np, u);
+  }
   Conv2dGeom dg;  // dy, zero-padded to whole tiles
   dg.c = g.o, dg.h = g.oh, dg.w = g.ow, dg.pb = 4 * tg.th - g.oh, dg.pr = 4 * tg.tw - g.ow;
   const int64_t dwp = 4 * tg.tw;
-  Conv2dGeom xg;  // dx inside its padded NHWC accumulator (hp x wp pixels)
+  Conv2dGeom xg;  // x (and dx) zero-padded to hp x wp pixels
   xg.c = g.c, xg.h = g.h, xg.w = g.w, xg.pt = g.pt, xg.pl = g.pl, xg.pb = hp - g.h - g.pt,
   xg.pr = wp - g.w - g.pl;
+  // Tiles per block (a multiple of 6: the rows of the dx GEMMs); the block's Z, M and X stay in L2.
+  // (18 tiles for 32->64 channels; 12-48 measured no better for the one-pass backward of both gradients.)
   const int64_t tb = std::clamp<int64_t>(kBlockBytes / (kPoints * 4 * (kp + np)) / MR * MR, MR, 10 * MR);
   const int64_t nt = std::max<int64_t>(1, std::min<int64_t>(num_threads(), g.n));
-  const int64_t ohw = g.oh * g.ow, chw = g.c * g.h * g.w, acc_img = hp * wp * cpa;
+  const int64_t chw = g.c * g.h * g.w, acc_img = hp * wp * cpa, accn = kPoints * mb * MR * np;
+  // dy per image and output channel: the convolution's output plane, or the pooled one.
+  const int64_t dplane = pool ? (g.oh / 2) * (g.ow / 2) : g.oh * g.ow;
+  const ThreadPartials parts(nt, want_w ? accn : 0, g.o);
   for_threads(nt, [&](int64_t t) {
-    thread_local ImageRing ring;
-    thread_local Buf zbuf, mbuf, abuf;
+    thread_local ImageRing dring, xring;
+    thread_local Buf zbuf, mbuf, abuf, xbuf;
     int64_t n0, n1;
     thread_images(g.n, t, nt, n0, n1);
     const int64_t slots = ceil_div(tb, tg.tiles) + 1;
-    const int64_t dys = pool ? g.o * (g.oh / 2) * (g.ow / 2) : g.o * ohw;  // floats of dy per image
-    const Pool2Grad tpool = pool ? pool->from(n0 * dys) : Pool2Grad{};
-    ring.reset(dg, kp, dy + n0 * dys, dys, n1 - n0, slots, pool ? &tpool : nullptr);
-    float* z = zbuf.get(kPoints * tb * kp);
-    float* m = mbuf.get(kPoints * tb * np);
-    float* acc = abuf.get(slots * acc_img);
-    const int64_t zs = tb * kp, ms = tb * np;  // per-point strides
+    const Pool2Grad tpool = pool ? pool->from(n0 * g.o * dplane) : Pool2Grad{};
+    dring.reset(dg, kp, dy + n0 * g.o * dplane, g.o * dplane, n1 - n0, slots, pool ? &tpool : nullptr);
+    if (want_w) xring.reset(xg, np, x + n0 * chw, chw, n1 - n0, slots);
+    float* z = zbuf.get(kPoints * tb * kp + MR);
+    float* m = want_x ? mbuf.get(kPoints * tb * np) : nullptr;
+    float* acc = want_x ? abuf.get(slots * acc_img) : nullptr;
+    float* xv = want_w ? xbuf.get(kPoints * tb * np) : nullptr;
+    float* wacc = want_w ? parts.w[size_t(t)] : nullptr;
+    const int64_t zs = tb * kp, ms = tb * np;  // per-point strides (xv: ms too)
     const int64_t total = (n1 - n0) * tg.tiles;
-    int64_t started = 0, flushed = 0;  // images whose accumulator is zeroed / written out
+    if (want_w && total == 0) std::fill(wacc, wacc + accn, 0.f);
+    int64_t started = 0, flushed = 0;  // images whose dx accumulator is zeroed / written out
     for (int64_t q0 = 0; q0 < total; q0 += tb) {
       const int64_t cnt = std::min(tb, total - q0);
       // dy transform, 8 output channels at a time: Z = A dy A^T.
-      transform_tiles<4, a6>(ring, tg, q0, cnt, dwp, kp, z, zs);
+      transform_tiles<4, a6>(dring, tg, q0, cnt, dwp, kp, z, zs);
+      if (want_w) {
+        transform_tiles<6, bt6>(xring, tg, q0, cnt, wp, np, xv, ms);
+        const bool fresh = q0 == 0;
+        for (int64_t pt = 0; pt < kPoints; ++pt)
+          for (int64_t j = 0; j < np; j += NR)
+            for (int64_t i = 0; i < mb * MR; i += MR) {
+              Tile tl;
+              micro_6x16_strided(cnt, z + pt * zs + i, kp, 1, xv + pt * ms + j, np, tl);
+              store_tile(tl, wacc + (pt * mb * MR + i) * np + j, np, fresh);
+            }
+      }
+      if (!want_x) continue;
       point_gemms(cnt, kp, np, z, zs, u, m, ms);
       // B M B^T, 8 input channels at a time, added into the image's padded NHWC accumulator.
       for (int64_t q = q0; q < q0 + cnt; ++q) {
@@ -526,61 +551,7 @@ void backward_data(const Conv2dGeom& g, const float* dy, const float* w, float* 
       for (const int64_t done = (q0 + cnt) / tg.tiles; flushed < done; ++flushed)
         from_nhwc(xg, acc + (flushed % slots) * acc_img, cpa, dx + (n0 + flushed) * chw);
     }
-  });
-}
-
-void backward_weights(const Conv2dGeom& g, const float* x, const float* dy, float* dw, float* db,
-                      const Pool2Grad* pool) {
-  // dW[o][c] (3x3) = sum over images and 4x4 tiles of dy of A'^T [ (G' dy-tile G'^T) (.) (B^T x-patch B) ] A'
-  // where the 6x6 x-patch starts at the tile's origin (in padded coordinates). In the transform domain the
-  // sum over tiles is one GEMM per point: M[pt][o][c] = sum over tiles D[pt][tile][o] X[pt][tile][c].
-  const Tiling tg(g.oh, g.ow);
-  const int64_t hp = 4 * tg.th + 2, wp = 4 * tg.tw + 2;
-  // Output channels padded to 8 for the transforms (oa); the GEMM's 6-row slivers reach up to mb * 6 - 1,
-  // which for o = 64 is 2 past the padding: those rows read the next tile's first values (or the buffer's
-  // slack after the last) and only feed rows of acc past o, which are never read.
-  const int64_t mb = ceil_div(g.o, MR), oa = round_up(g.o, 8), cp = round_up(g.c, NR);
-  Conv2dGeom xg;  // x, zero-padded to hp x wp
-  xg.c = g.c, xg.h = g.h, xg.w = g.w, xg.pt = g.pt, xg.pl = g.pl, xg.pb = hp - g.h - g.pt,
-  xg.pr = wp - g.w - g.pl;
-  Conv2dGeom dg;  // dy, zero-padded to whole tiles
-  dg.c = g.o, dg.h = g.oh, dg.w = g.ow, dg.pb = 4 * tg.th - g.oh, dg.pr = 4 * tg.tw - g.ow;
-  const int64_t dwp = 4 * tg.tw;
-  const int64_t tb = std::clamp<int64_t>(kBlockBytes / (kPoints * 4 * (oa + cp)), 4, 256);
-  const int64_t nt = std::max<int64_t>(1, std::min<int64_t>(num_threads(), g.n));
-  const int64_t chw = g.c * g.h * g.w, accn = kPoints * mb * MR * cp;
-  // dy per image and output channel: the convolution's output plane, or the pooled one.
-  const int64_t dplane = pool ? (g.oh / 2) * (g.ow / 2) : g.oh * g.ow;
-  const ThreadPartials parts(nt, accn, g.o);
-  for_threads(nt, [&](int64_t t) {
-    thread_local ImageRing xring, dring;
-    thread_local Buf dbuf, xbuf;
-    int64_t n0, n1;
-    thread_images(g.n, t, nt, n0, n1);
-    const int64_t slots = ceil_div(tb, tg.tiles) + 1;
-    xring.reset(xg, cp, x + n0 * chw, chw, n1 - n0, slots);
-    const Pool2Grad tpool = pool ? pool->from(n0 * g.o * dplane) : Pool2Grad{};
-    dring.reset(dg, oa, dy + n0 * g.o * dplane, g.o * dplane, n1 - n0, slots, pool ? &tpool : nullptr);
-    float* dv = dbuf.get(kPoints * tb * oa + MR);
-    float* xv = xbuf.get(kPoints * tb * cp);
-    const int64_t ds = tb * oa, xs = tb * cp;
-    float* acc = parts.w[size_t(t)];
-    const int64_t total = (n1 - n0) * tg.tiles;
-    if (total == 0) std::fill(acc, acc + accn, 0.f);
-    for (int64_t q0 = 0; q0 < total; q0 += tb) {
-      const int64_t cnt = std::min(tb, total - q0);
-      transform_tiles<6, bt6>(xring, tg, q0, cnt, wp, cp, xv, xs);
-      transform_tiles<4, g4>(dring, tg, q0, cnt, dwp, oa, dv, ds);
-      const bool fresh = q0 == 0;
-      for (int64_t pt2 = 0; pt2 < kPoints; ++pt2)
-        for (int64_t j = 0; j < cp; j += NR)
-          for (int64_t i = 0; i < mb * MR; i += MR) {
-            Tile tl;
-            micro_6x16_strided(cnt, dv + pt2 * ds + i, oa, 1, xv + pt2 * xs + j, cp, tl);
-            store_tile(tl, acc + (pt2 * mb * MR + i) * cp + j, cp, fresh);
-          }
-    }
-    if (db) {
+    if (want_w && db) {
       std::vector<double>& bsum = parts.bias(t);
       for (int64_t l = n0; l < n1; ++l)
         for (int64_t o = 0; o < g.o; ++o) {
@@ -598,19 +569,23 @@ void backward_weights(const Conv2dGeom& g, const float* x, const float* dy, floa
         }
     }
   });
-  // Sum the partials in thread order, then the output transform, 8 input channels at a time.
+  if (!want_w) return;
+  // Sum the partials in thread order, then the scaling by s_i s_j and the output transform, 8 input channels
+  // at a time.
   float* acc = parts.w[0];
   for (int64_t t = 1; t < nt; ++t) {
     const float* p = parts.w[size_t(t)];
     for (int64_t i = 0; i < accn; ++i) acc[i] += p[i];
   }
-  const int64_t as = mb * MR * cp;  // per-point stride
+  constexpr float kS[6] = {0.25f, -1.f / 6, -1.f / 6, 1.f / 24, 1.f / 24, 1.f};
+  const int64_t as = mb * MR * np;  // per-point stride
   for (int64_t o = 0; o < g.o; ++o)
     for (int64_t c0 = 0; c0 < g.c; c0 += 8) {
       __m256 tmp[18], mm[6], y3[3];
-      const float* a0 = acc + o * cp + c0;
+      const float* a0 = acc + o * np + c0;
       for (int j = 0; j < 6; ++j) {
-        for (int i = 0; i < 6; ++i) mm[i] = _mm256_loadu_ps(a0 + (i * 6 + j) * as);
+        for (int i = 0; i < 6; ++i)
+          mm[i] = _mm256_mul_ps(_mm256_set1_ps(kS[i] * kS[j]), _mm256_loadu_ps(a0 + (i * 6 + j) * as));
         at3(mm, y3);
         for (int i = 0; i < 3; ++i) tmp[i * 6 + j] = y3[i];
       }
@@ -624,6 +599,15 @@ void backward_weights(const Conv2dGeom& g, const float* x, const float* dy, floa
         for (int tap = 0; tap < 9; ++tap) dw[(o * g.c + c0 + c) * 9 + tap] = res[tap][c];
     }
   if (db) parts.sum_bias(g.o, db);
+}
+
+void backward_data(const Conv2dGeom& g, const float* dy, const float* w, float* dx, const Pool2Grad* pool) {
+  backward(g, nullptr, dy, w, dx, nullptr, nullptr, pool);
+}
+
+void backward_weights(const Conv2dGeom& g, const float* x, const float* dy, float* dw, float* db,
+                      const Pool2Grad* pool) {
+  backward(g, x, dy, nullptr, nullptr, dw, db, pool);
 }
 
 #else  // no AVX2: conv.cpp uses its other paths
@@ -643,6 +627,8 @@ bool handles(const Conv2dGeom&) {
 }
 void forward(const Conv2dGeom&, const float*, const float*, const float*, float*, bool) {}
 void forward_pool2(const Conv2dGeom&, const float*, const float*, const float*, bool, float*, uint8_t*) {}
+void backward(const Conv2dGeom&, const float*, const float*, const float*, float*, float*, float*,
+              const Pool2Grad*) {}
 void backward_data(const Conv2dGeom&, const float*, const float*, float*, const Pool2Grad*) {}
 void backward_weights(const Conv2dGeom&, const float*, const float*, float*, float*, const Pool2Grad*) {}
 

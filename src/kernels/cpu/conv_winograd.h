@@ -34,7 +34,10 @@ struct Pool2Grad {
   const uint8_t* arg = nullptr;
   Pool2Grad from(int64_t off) const { return {relu_out ? relu_out + off : nullptr, arg + off}; }
 };
-// With pool, dy is the gradient of the pooled output (n, o, oh / 2, ow / 2).
+// With pool, dy is the gradient of the pooled output (n, o, oh / 2, ow / 2). backward computes dx (needs w)
+// and / or dw (needs x; db may be null) in one pass over dy's tiles; null outputs are skipped.
+void backward(const Conv2dGeom& g, const float* x, const float* dy, const float* w, float* dx, float* dw,
+              float* db, const Pool2Grad* pool = nullptr);
 void backward_data(const Conv2dGeom& g, const float* dy, const float* w, float* dx,
                    const Pool2Grad* pool = nullptr);
 void backward_weights(const Conv2dGeom& g, const float* x, const float* dy, float* dw, float* db,
