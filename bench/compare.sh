@@ -12,12 +12,8 @@ exe="$build/bench/$family/bench_$family"
 [ -x "$exe" ] || { echo "$family/run.sh: $exe not built (ninja -C $build bench_$family)" >&2; exit 1; }
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-if [ -n "${BENCH_THREADS:-}" ]; then
-  export BENCH_THREADS
-  OMP_NUM_THREADS="$BENCH_THREADS" "$exe" --benchmark_format=json --benchmark_min_time=1 >"$tmp/ember.json"
-else
-  "$exe" --benchmark_format=json --benchmark_min_time=1 >"$tmp/ember.json"
-fi
+if [ -n "${BENCH_THREADS:-}" ]; then export BENCH_THREADS OMP_NUM_THREADS="$BENCH_THREADS"; fi
+"$exe" --benchmark_format=json --benchmark_min_time=1 >"$tmp/ember.json"
 /usr/bin/python3 "$here/$family/torch_$family.py" >"$tmp/torch.json"
 /usr/bin/python3 - "$tmp/ember.json" "$tmp/torch.json" <<'PY'
 import json, sys

@@ -322,9 +322,10 @@ void forward_blocks(const Conv2dGeom& g, const Grid& gr, const float* x, const f
   const float* wp = wpk.data();
   const float* bp = bpk.data();
   const int64_t items = g.n * nob;
-  const int64_t item_macs = std::max<int64_t>(1, kOB * gr.tr * taps);
-  const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 20) / item_macs);
-  auto run = [&](int64_t lo, int64_t hi) {
+  // Items below ~128K multiply-adds stay on this thread; from there (a batch-1 first layer: 1->32 channels on
+  // 28x28 is 210K, ~10 µs) parallel_for splits them, on two threads over split_run's spinning helper.
+  const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 17) / std::max<int64_t>(1, kOB * gr.tr * taps));
+  parallel_for(0, items, grain, [&](int64_t lo, int64_t hi) {
     float* xp = padded_buffer(g, gr);
     thread_local std::vector<float> grid;
     grid.resize(size_t(kOB * gr.tr));
@@ -338,15 +339,7 @@ void forward_blocks(const Conv2dGeom& g, const Grid& gr, const float* x, const f
       forward_block(xp, off.data(), taps, wp + ob * taps * kOB, bp + ob * kOB, relu, gr.tr, grid.data());
       emit(n, ob, grid.data());
     }
-  };
-  // Below a grain of work parallel_for stays on this thread (waking an OpenMP thread costs more); from ~128K
-  // multiply-adds (a batch-1 first layer: 1->32 channels on 28x28 is 210K, ~10 µs) split_run's spinning
-  // helper takes half the blocks.
-  if (items <= grain && items >= 2 && items * item_macs >= (int64_t(1) << 17)) {
-    split_run(2, [&](int64_t c) { run(c * items / 2, (c + 1) * items / 2); });
-    return;
-  }
-  parallel_for(0, items, grain, run);
+  });
 }
 
 }  // namespace
